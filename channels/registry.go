@@ -62,6 +62,12 @@ type Settings struct {
 	MaxSegments int
 	// HTTP is the client to use for provider calls.
 	HTTP *http.Client
+	// StateDir is herald's state directory, for backends that write files
+	// (the outbox).
+	StateDir string
+	// Kind is the kind the channel behaves as; only the outbox, which can
+	// stand in for any kind, needs it.
+	Kind Kind
 }
 
 // Backend describes one backend.

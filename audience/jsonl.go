@@ -1,0 +1,181 @@
+package audience
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// jsonlSource reads one JSON object per line. It has no header: the columns
+// are the keys, met in order of first appearance.
+type jsonlSource struct {
+	name  string
+	br    *bufio.Reader
+	line  int            // number of the last line read
+	cols  []string       // keys as first written
+	index map[string]int // lower-cased key -> position in cols
+	buf   []byte
+}
+
+func newJSONLSource(br *bufio.Reader, name string) *jsonlSource {
+	return &jsonlSource{name: name, br: br, index: make(map[string]int)}
+}
+
+func (s *jsonlSource) columns() []string { return s.cols }
+
+// readLine returns the next line without its end of line; long lines are
+// gathered in s.buf.
+func (s *jsonlSource) readLine() ([]byte, error) {
+	s.buf = s.buf[:0]
+	for {
+		chunk, err := s.br.ReadSlice('\n')
+		s.buf = append(s.buf, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF && len(s.buf) > 0 {
+			return s.buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return s.buf, nil
+	}
+}
+
+func (s *jsonlSource) next(rec *record) error {
+	var text []byte
+	for {
+		b, err := s.readLine()
+		if err == io.EOF {
+			return io.EOF
+		}
+		if err != nil {
+			return fmt.Errorf("audience: reading %s: %w", s.name, err)
+		}
+		s.line++
+		text = bytes.TrimSpace(b)
+		if len(text) > 0 {
+			break
+		}
+	}
+	*rec = record{line: s.line, keys: rec.keys[:0], vals: rec.vals[:0]}
+	errs := s.parseObject(text, rec)
+	if errs != nil {
+		return errs
+	}
+	for i, k := range rec.keys {
+		lk := strings.ToLower(k)
+		if _, ok := s.index[lk]; !ok {
+			s.index[lk] = len(s.cols)
+			s.cols = append(s.cols, k)
+		}
+		if c, ok := stdIndex[lk]; ok {
+			rec.std[c] = strings.TrimSpace(rec.vals[i])
+			rec.has[c] = true
+		}
+	}
+	return nil
+}
+
+// parseObject decodes one line into keys and text values. Strings stay as
+// they are, numbers keep their JSON spelling (so "0812..." and 62812... both
+// survive), booleans become "true"/"false" and null an empty value; arrays
+// and objects have no single text value and are errors.
+func (s *jsonlSource) parseObject(text []byte, rec *record) RowErrors {
+	bad := func(column, value string, err error) RowErrors {
+		return RowErrors{{File: s.name, Line: s.line, Column: column, Value: value, Err: err}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return bad("", "", errors.New("not a JSON object: each line must be one object like {\"id\":\"c-1\",\"email\":\"a@example.com\"}"))
+	}
+	var errs RowErrors
+	seen := make(map[string]string)
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return bad("", "", fmt.Errorf("malformed JSON at column %d: %v", dec.InputOffset()+1, err))
+		}
+		key, _ := t.(string)
+		v, err := dec.Token()
+		if err != nil {
+			return bad("", "", fmt.Errorf("malformed JSON at column %d: %v", dec.InputOffset()+1, err))
+		}
+		var val string
+		switch v := v.(type) {
+		case string:
+			val = v
+		case json.Number:
+			val = v.String()
+		case bool:
+			if v {
+				val = "true"
+			} else {
+				val = "false"
+			}
+		case nil:
+			val = ""
+		case json.Delim:
+			if err := skipNested(dec); err != nil {
+				return bad("", "", fmt.Errorf("malformed JSON at column %d: %v", dec.InputOffset()+1, err))
+			}
+			kind, shown := "an object", "{…}"
+			if v == '[' {
+				kind, shown = "an array", "[…]"
+			}
+			errs = append(errs, &RowError{File: s.name, Line: s.line, Column: columnName(key), Value: shown,
+				Err: fmt.Errorf("the value is %s: use a string, number or boolean", kind)})
+			continue
+		}
+		lk := strings.ToLower(key)
+		if prev, dup := seen[lk]; dup {
+			errs = append(errs, &RowError{File: s.name, Line: s.line, Column: columnName(key), Value: val,
+				Err: fmt.Errorf("key %q repeats key %q (keys are compared ignoring case): keep one", key, prev)})
+			continue
+		}
+		seen[lk] = key
+		rec.keys = append(rec.keys, key)
+		rec.vals = append(rec.vals, val)
+	}
+	if _, err := dec.Token(); err != nil {
+		return bad("", "", fmt.Errorf("malformed JSON at column %d: %v", dec.InputOffset()+1, err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return bad("", "", fmt.Errorf("unexpected text after the object at column %d: put one object on each line", dec.InputOffset()+1))
+	}
+	return errs
+}
+
+// skipNested consumes the rest of an array or object whose opening
+// delimiter was just read.
+func skipNested(dec *json.Decoder) error {
+	depth := 1
+	for depth > 0 {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+	return nil
+}
+
+// columnName is how a column is named in errors: standard columns by their
+// lower-case name, others as written.
+func columnName(header string) string {
+	if _, ok := stdIndex[strings.ToLower(header)]; ok {
+		return strings.ToLower(header)
+	}
+	return header
+}

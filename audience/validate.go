@@ -1,0 +1,353 @@
+package audience
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"golang.org/x/text/language"
+)
+
+// build validates a record and, when every column is fine, returns the
+// recipient. Every problem of the row is collected, not only the first.
+func (r *Reader) build(rec *record) (*Recipient, RowErrors) {
+	var errs RowErrors
+	fail := func(col int, err error) {
+		errs = append(errs, &RowError{File: r.name, Line: rec.line, Column: stdNames[col], Value: rec.std[col], Err: err})
+	}
+	v := &rec.std
+	rcp := &Recipient{Line: rec.line, ID: v[colID], Name: v[colName], Telegram: v[colTelegram], LineID: v[colLine]}
+
+	if rcp.ID == "" {
+		fail(colID, errors.New("empty: every row needs a unique id"))
+	} else if prev, dup := r.seen.add(rcp.ID, rec.line); dup {
+		fail(colID, fmt.Errorf("duplicate of line %d", prev))
+	}
+
+	if s := v[colEmail]; s != "" {
+		e, err := normEmail(s)
+		if err != nil {
+			fail(colEmail, err)
+		}
+		rcp.Email = e
+	}
+
+	// The country comes before the phone numbers: it is the region their
+	// national forms are read in.
+	countryOK := true
+	if s := v[colCountry]; s != "" {
+		c, err := normCountry(s)
+		if err != nil {
+			fail(colCountry, err)
+			countryOK = false
+		}
+		rcp.Country = c
+	}
+	if s := v[colPhone]; s != "" {
+		e164, region, err := normPhone(s, rcp.Country, countryOK)
+		if err != nil {
+			fail(colPhone, err)
+		}
+		rcp.Phone = e164
+		if rcp.Country == "" && countryOK {
+			rcp.Country = region
+		}
+	}
+	if s := v[colWhatsApp]; s != "" {
+		// A national WhatsApp number is read in the row's country, which
+		// may have just been inferred from an international phone number.
+		e164, region, err := normPhone(s, rcp.Country, countryOK)
+		if err != nil {
+			fail(colWhatsApp, err)
+		}
+		rcp.WhatsApp = e164
+		if rcp.Country == "" && countryOK {
+			rcp.Country = region
+		}
+	}
+
+	if s := v[colTelegram]; s != "" {
+		if err := checkTelegram(s); err != nil {
+			fail(colTelegram, err)
+		}
+	}
+	if s := v[colLine]; s != "" {
+		if err := checkLineID(s); err != nil {
+			fail(colLine, err)
+		}
+	}
+	if s := v[colLocale]; s != "" {
+		tag, err := r.cache.locale(s)
+		if err != nil {
+			fail(colLocale, err)
+		}
+		rcp.Locale = tag
+	}
+	if s := v[colTimezone]; s != "" {
+		loc, err := r.cache.zone(s)
+		if err != nil {
+			fail(colTimezone, err)
+		}
+		rcp.Zone = loc
+	}
+	if s := v[colChannels]; s != "" {
+		list, err := r.channelList(s, false)
+		if err != nil {
+			fail(colChannels, err)
+		}
+		rcp.Channels = list
+	}
+	if s := v[colOptOut]; s != "" {
+		list, err := r.channelList(s, true)
+		if err != nil {
+			fail(colOptOut, err)
+		}
+		rcp.OptOut = list
+	}
+	if errs != nil {
+		return nil, errs
+	}
+
+	rcp.Fields = make(map[string]string, len(rec.keys))
+	for i, k := range rec.keys {
+		if k == "" {
+			continue
+		}
+		val := rec.vals[i]
+		if c, ok := stdIndex[strings.ToLower(k)]; ok {
+			val = rcp.Address(stdNames[c])
+		}
+		rcp.Fields[k] = val
+	}
+	return rcp, nil
+}
+
+// normEmail checks an address with net/mail and lower-cases its domain
+// (the local part is left alone: some servers treat it case-sensitively).
+func normEmail(s string) (string, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return "", fmt.Errorf("not a valid e-mail address (%s): write it like name@example.com", strings.TrimPrefix(err.Error(), "mail: "))
+	}
+	if a.Name != "" || strings.ContainsAny(s, "<>") {
+		return "", errors.New("write the address alone, without a display name or angle brackets")
+	}
+	at := strings.LastIndexByte(a.Address, '@')
+	domain := a.Address[at+1:]
+	if !strings.Contains(domain, ".") && !strings.HasPrefix(domain, "[") {
+		return "", fmt.Errorf("the domain %q has no dot: check for a missing \".com\" or similar", domain)
+	}
+	if low := strings.ToLower(domain); low != domain {
+		return a.Address[:at+1] + low, nil
+	}
+	return a.Address, nil
+}
+
+// normCountry accepts an ISO 3166-1 alpha-2 code in any case and returns it
+// upper-case; the x/text region table tells assigned codes from others.
+func normCountry(s string) (string, error) {
+	up := strings.ToUpper(s)
+	reg, err := language.ParseRegion(up)
+	known := err == nil && reg.IsCountry()
+	if len(up) != 2 || up[0] < 'A' || up[0] > 'Z' || up[1] < 'A' || up[1] > 'Z' {
+		if known && len(reg.String()) == 2 {
+			return "", fmt.Errorf("use the 2-letter ISO 3166-1 code %q", reg.String())
+		}
+		return "", errors.New("not an ISO 3166-1 alpha-2 country code: use two letters like ID, IT or BR")
+	}
+	if !known {
+		return "", errors.New("unknown ISO 3166-1 alpha-2 country code: use an assigned code like ID, IT or BR")
+	}
+	// Reserved or withdrawn codes (UK, BU, YU...) map to the code in use.
+	if c := reg.Canonicalize().String(); c != up {
+		return "", fmt.Errorf("not an ISO 3166-1 code in use: use %q", c)
+	}
+	return up, nil
+}
+
+// checkTelegram accepts what the Bot API takes as chat_id: a 64-bit integer
+// (groups and channels are negative) or @username of a public channel.
+func checkTelegram(s string) error {
+	if name, ok := strings.CutPrefix(s, "@"); ok {
+		if len(name) < 5 || len(name) > 32 || !isLetter(name[0]) {
+			return errors.New("not a Telegram @channelname: it has 5 to 32 letters, digits or underscores and starts with a letter")
+		}
+		for i := 0; i < len(name); i++ {
+			if c := name[i]; !isLetter(c) && (c < '0' || c > '9') && c != '_' {
+				return errors.New("not a Telegram @channelname: it has 5 to 32 letters, digits or underscores and starts with a letter")
+			}
+		}
+		return nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err != nil || n == 0 || s[0] == '+' {
+		return errors.New("not a Telegram chat id: use the integer chat id (like 123456789 or -1001234567890) or @channelname")
+	}
+	return nil
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// checkLineID accepts a LINE user (U), group (C) or room (R) id: the letter
+// and 32 lower-case hexadecimal digits.
+func checkLineID(s string) error {
+	ok := len(s) == 33 && (s[0] == 'U' || s[0] == 'C' || s[0] == 'R')
+	for i := 1; ok && i < len(s); i++ {
+		c := s[i]
+		ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'f'
+	}
+	if !ok {
+		return errors.New("not a LINE id: it is U (user), C (group) or R (room) followed by 32 lower-case hex digits")
+	}
+	return nil
+}
+
+// channelList splits a channel list on , ; | or white space, lower-cases
+// the names and drops repeats. In opt_out, "all" stands for every channel.
+func (r *Reader) channelList(s string, optOut bool) ([]string, error) {
+	var list []string
+	var unknown []string
+	for name := range strings.FieldsFuncSeq(s, func(c rune) bool {
+		return c == ',' || c == ';' || c == '|' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
+	}) {
+		name = strings.ToLower(name)
+		if optOut && name == "all" {
+			return []string{"all"}, nil
+		}
+		if slices.Contains(list, name) {
+			continue
+		}
+		if r.known != nil && !r.known[name] {
+			unknown = append(unknown, name)
+		}
+		list = append(list, name)
+	}
+	if unknown != nil {
+		known := make([]string, 0, len(r.known)+1)
+		for k := range r.known {
+			known = append(known, k)
+		}
+		slices.Sort(known)
+		if optOut {
+			known = append(known, "all")
+		}
+		word := "channel"
+		if len(unknown) > 1 {
+			word = "channels"
+		}
+		return nil, fmt.Errorf("unknown %s %s: use %s", word, quoteList(unknown), strings.Join(known, ", "))
+	}
+	return list, nil
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+// valueCache remembers the result of parsing locales and zones: an audience
+// has few distinct values in these columns, and loading a zone from the
+// embedded database costs far more than a map lookup.
+type valueCache struct {
+	zones   map[string]*time.Location
+	locales map[string]localeResult
+}
+
+type localeResult struct {
+	tag string
+	err error
+}
+
+// maxLocaleCache bounds the locale cache so a file with many distinct
+// (mostly wrong) values cannot grow memory without limit.
+const maxLocaleCache = 4096
+
+func newValueCache() valueCache {
+	return valueCache{zones: make(map[string]*time.Location), locales: make(map[string]localeResult)}
+}
+
+func (c *valueCache) zone(s string) (*time.Location, error) {
+	if loc, ok := c.zones[s]; ok {
+		return loc, nil
+	}
+	// "Local" would make the result depend on the host's setting.
+	if s == "Local" {
+		return nil, errors.New("unknown time zone")
+	}
+	loc, err := time.LoadLocation(s)
+	if err != nil {
+		return nil, errors.New("unknown time zone")
+	}
+	// Only valid names are kept: there are a few hundred of them.
+	c.zones[strings.Clone(s)] = loc
+	return loc, nil
+}
+
+func (c *valueCache) locale(s string) (string, error) {
+	if res, ok := c.locales[s]; ok {
+		return res.tag, res.err
+	}
+	tag, err := parseLocale(s)
+	if len(c.locales) < maxLocaleCache {
+		c.locales[strings.Clone(s)] = localeResult{tag, err}
+	}
+	return tag, err
+}
+
+// parseLocale reads a BCP 47 tag; "pt_BR" and legacy codes (in, iw, ji) are
+// accepted and canonicalised ("pt-BR", "id", "he", "yi").
+func parseLocale(s string) (string, error) {
+	t, err := language.Parse(strings.ReplaceAll(s, "_", "-"))
+	if err != nil {
+		var ve interface{ Subtag() string }
+		if errors.As(err, &ve) {
+			return "", fmt.Errorf("unknown language subtag %q: use a BCP 47 tag like \"id\", \"pt-BR\" or \"zh-Hant-TW\"", ve.Subtag())
+		}
+		return "", errors.New("not a BCP 47 language tag: use one like \"id\", \"pt-BR\" or \"zh-Hant-TW\"")
+	}
+	return t.String(), nil
+}
+
+// idSet remembers every id seen and the line it was first on, for the
+// duplicate check. The id bytes are copied into large shared blocks instead
+// of one small allocation each: a million ids then cost the map plus their
+// bytes, and the rows they came from can be freed.
+type idSet struct {
+	lines map[string]int
+	block []byte
+}
+
+const idBlockSize = 64 << 10
+
+func (s *idSet) init() { s.lines = make(map[string]int) }
+
+// add records id at line; when id was already there it returns the first
+// line and true.
+func (s *idSet) add(id string, line int) (int, bool) {
+	if prev, ok := s.lines[id]; ok {
+		return prev, true
+	}
+	s.lines[s.intern(id)] = line
+	return 0, false
+}
+
+func (s *idSet) intern(id string) string {
+	if len(id) > idBlockSize/16 {
+		return strings.Clone(id)
+	}
+	if cap(s.block)-len(s.block) < len(id) {
+		s.block = make([]byte, 0, idBlockSize)
+	}
+	start := len(s.block)
+	s.block = append(s.block, id...)
+	// The bytes written here are never modified again (later appends only
+	// use the spare capacity), so a string may share them.
+	return unsafe.String(&s.block[start], len(id))
+}

@@ -1,0 +1,202 @@
+package campaign
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"time"
+
+	"herald/audience"
+	"herald/channels"
+)
+
+// Finding is one problem `herald check` reports.
+type Finding struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Severity string `json:"severity"` // "error" or "warning"
+	Message  string `json:"message"`
+}
+
+func (f Finding) String() string {
+	loc := f.File
+	if f.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", f.File, f.Line)
+	}
+	if f.Severity == "warning" {
+		return fmt.Sprintf("%s: warning: %s", loc, f.Message)
+	}
+	return fmt.Sprintf("%s: %s", loc, f.Message)
+}
+
+// CheckStats says what a check covered.
+type CheckStats struct {
+	Recipients int
+	Messages   int // rendered (recipient, channel) pairs
+	Locales    map[string]int
+	Channels   map[string]int
+}
+
+var locationPrefix = regexp.MustCompile(`^([^\s:][^:]*):(\d+): (?s)(.*)$`)
+
+// findingsOf turns an error (possibly joined, possibly a ConfigError) into
+// findings, keeping the file and line that each message starts with.
+func findingsOf(err error, severity string) []Finding {
+	if err == nil {
+		return nil
+	}
+	switch e := err.(type) {
+	case *FileError:
+		return []Finding{{File: e.File, Line: e.Line, Severity: severity, Message: e.Msg}}
+	case interface{ Unwrap() []error }:
+		var out []Finding
+		for _, inner := range e.Unwrap() {
+			out = append(out, findingsOf(inner, severity)...)
+		}
+		return out
+	}
+	if m := locationPrefix.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[2])
+		return []Finding{{File: m[1], Line: line, Severity: severity, Message: m[3]}}
+	}
+	return []Finding{{Severity: severity, Message: err.Error()}}
+}
+
+// Check validates a campaign end to end without sending: the config, the
+// campaign file, every template, every audience row, and every message the
+// plan needs, rendered for each recipient's locale and for each channel it
+// may use (the chosen one and its fallbacks), with each backend's checks
+// (SMS segments, WhatsApp parameters). It streams the audience.
+func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
+	stats := CheckStats{Locales: map[string]int{}, Channels: map[string]int{}}
+	c, err := LoadCampaign(campaignPath, cfg)
+	if err != nil {
+		return findingsOf(err, "error"), stats
+	}
+	set, err := LoadTemplates(c.Templates)
+	if err != nil {
+		return findingsOf(err, "error"), stats
+	}
+	var findings []Finding
+	for _, p := range set.Problems(c.DefaultLocale) {
+		findings = append(findings, Finding{File: p.File, Line: p.Line, Severity: p.Severity, Message: p.Message})
+	}
+	p, err := NewPlanner(cfg, c, time.Now())
+	if err != nil {
+		return append(findings, findingsOf(err, "error")...), stats
+	}
+	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: cfg.ChannelNames()})
+	if err != nil {
+		return append(findings, findingsOf(err, "error")...), stats
+	}
+	defer r.Close()
+
+	// The same template problem shows up for many recipients: report it
+	// once per (file, line, section) with a count.
+	type key struct {
+		file    string
+		line    int
+		section string
+		sev     string
+	}
+	grouped := map[key]*Finding{}
+	counts := map[key]int{}
+	var order []key
+	note := func(k key, f Finding) {
+		if grouped[k] == nil {
+			grouped[k] = &f
+			order = append(order, k)
+		}
+		counts[k]++
+	}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var rowErrs audience.RowErrors
+			if errors.As(err, &rowErrs) {
+				for _, re := range rowErrs {
+					findings = append(findings, Finding{File: re.File, Line: re.Line, Severity: "error", Message: trimLocation(re.Error())})
+				}
+				continue
+			}
+			findings = append(findings, findingsOf(err, "error")...)
+			break
+		}
+		stats.Recipients++
+		row := p.Plan(rec)
+		stats.Locales[row.Locale]++
+		for _, cand := range row.Candidates {
+			stats.Channels[cand.Channel.Name]++
+			stats.Messages++
+			msg, err := p.Message(row, cand)
+			where := fmt.Sprintf("recipient %q (%s:%d)", rec.ID, c.Audience, rec.Line)
+			if err != nil {
+				for _, f := range findingsOf(err, "error") {
+					f.Message = fmt.Sprintf("%s [for %s]", f.Message, where)
+					note(key{f.File, f.Line, cand.Channel.Name, "error"}, f)
+				}
+				continue
+			}
+			chk, ok := channels.Unwrap(cand.Channel.Sender).(channels.Checker)
+			if !ok {
+				continue
+			}
+			for _, prob := range chk.Check(msg) {
+				sev := prob.Severity
+				if sev == "" {
+					sev = "error"
+				}
+				f := Finding{File: set.File(row.Locale), Severity: sev, Message: fmt.Sprintf("[%s] %s [for %s]", cand.Channel.Name, prob.Message, where)}
+				note(key{f.File, 0, cand.Channel.Name + prob.Message[:min(12, len(prob.Message))], sev}, f)
+			}
+		}
+	}
+	for _, k := range order {
+		f := *grouped[k]
+		if n := counts[k]; n > 1 {
+			f.Message += fmt.Sprintf(" (and %d more recipients)", n-1)
+		}
+		findings = append(findings, f)
+	}
+	sortFindings(findings)
+	return findings, stats
+}
+
+// trimLocation drops the "file:line: " a RowError starts with.
+func trimLocation(s string) string {
+	if m := locationPrefix.FindStringSubmatch(s); m != nil {
+		return m[3]
+	}
+	return s
+}
+
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].File != fs[j].File {
+			return fs[i].File < fs[j].File
+		}
+		return fs[i].Line < fs[j].Line
+	})
+}
+
+// CountFindings counts findings by severity.
+func CountFindings(fs []Finding) (errs, warnings int) {
+	for _, f := range fs {
+		if f.Severity == "warning" {
+			warnings++
+		} else {
+			errs++
+		}
+	}
+	return
+}
+
+// FindingsOf lists the problems an error holds (a configuration error may
+// hold several), each with its file and line when known.
+func FindingsOf(err error) []Finding { return findingsOf(err, "error") }

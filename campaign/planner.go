@@ -1,0 +1,360 @@
+package campaign
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"herald/audience"
+	"herald/campaign/schedule"
+	"herald/channels"
+	"herald/locales"
+	"herald/templates"
+)
+
+// Plan states (SPEC 2, plan).
+const (
+	StateDue       = "due"
+	StateScheduled = "scheduled"
+	StateSent      = "sent"
+	StateInDoubt   = "in-doubt"
+	StateFailed    = "failed"
+	StateSkipped   = "skipped"
+)
+
+// Reasons (SPEC 3, Channel choice).
+const (
+	ReasonNoChannel = "no-channel"
+	ReasonNoAddress = "no-address"
+	ReasonExpired   = "expired"
+	ReasonSupressed = "suppressed"
+	ReasonOptedOut  = "opted-out"
+	ReasonFrequency = "frequency"
+	ReasonInvalid   = "invalid"
+)
+
+// Candidate is a usable channel for a recipient with its address.
+type Candidate struct {
+	Channel *Channel
+	Address string
+}
+
+// Row is the plan for one recipient.
+type Row struct {
+	Recipient    *audience.Recipient
+	Candidates   []Candidate // the channel first, then the fallbacks; empty when skipped
+	Locale       string      // the template locale taken
+	LocaleReason string
+	Zone         *time.Location
+	SendAt       time.Time // in Zone
+	State        string
+	Reason       string
+	Outcome      Outcome // what the journal already says
+}
+
+// Channel is the chosen channel's name, "" when skipped.
+func (r *Row) Channel() string {
+	if len(r.Candidates) == 0 {
+		return ""
+	}
+	return r.Candidates[0].Channel.Name
+}
+
+// Address is the chosen channel's address, "" when skipped.
+func (r *Row) Address() string {
+	if len(r.Candidates) == 0 {
+		return ""
+	}
+	return r.Candidates[0].Address
+}
+
+// FallbackNames lists the fallback channels in order.
+func (r *Row) FallbackNames() []string {
+	var out []string
+	for _, c := range r.Candidates[min(1, len(r.Candidates)):] {
+		out = append(out, c.Channel.Name)
+	}
+	return out
+}
+
+// Planner decides channel, locale and send time for each recipient. It
+// holds nothing per recipient: rows are planned one at a time as the
+// audience streams by.
+type Planner struct {
+	Config    *Config
+	Campaign  *Campaign
+	Templates *templates.Set
+	Now       time.Time
+
+	matcher  *locales.Matcher
+	index    *Index
+	supp     *Suppressions
+	channels map[string]*Channel
+	unsub    func(channel, address string) string
+}
+
+// NewPlanner prepares a planner: it loads the templates, the journal index
+// and the suppression list once.
+func NewPlanner(cfg *Config, c *Campaign, now time.Time) (*Planner, error) {
+	set, err := LoadTemplates(c.Templates)
+	if err != nil {
+		return nil, err
+	}
+	m, err := locales.NewMatcher(set.Locales(), c.DefaultLocale)
+	if err != nil {
+		return nil, &FileError{File: c.File, Line: 0, Msg: fmt.Sprintf("default_locale: %v", err)}
+	}
+	var since time.Time
+	if c.Frequency != nil {
+		// Sends up to one period before the earliest possible send time
+		// count; keep a day more so scheduled rows are judged too.
+		since = now.Add(-c.Frequency.Per - 24*time.Hour)
+	}
+	ix, err := LoadIndex(c.StateDir(cfg), c.Name, since)
+	if err != nil {
+		return nil, err
+	}
+	supp, err := LoadSuppressions(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("reading suppressions: %w", err)
+	}
+	p := &Planner{Config: cfg, Campaign: c, Templates: set, Now: now, matcher: m, index: ix, supp: supp, channels: map[string]*Channel{}}
+	for _, name := range c.Channels {
+		ch, err := cfg.Channel(name)
+		if err != nil {
+			return nil, err
+		}
+		p.channels[name] = ch
+	}
+	if cfg.PublicURL != "" {
+		key, err := UnsubscribeKey(cfg.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		signer := UnsubscribeSigner{Key: key}
+		p.unsub = func(channel, address string) string {
+			return cfg.PublicURL + "/unsubscribe/" + signer.Token(channel, address)
+		}
+	}
+	return p, nil
+}
+
+// StateDir is where the campaign's journal lives.
+func (c *Campaign) StateDir(cfg *Config) string { return cfg.StateDir }
+
+// LoadTemplates loads a template directory with herald's locale formatters.
+func LoadTemplates(dir string) (*templates.Set, error) {
+	return templates.Load(dir, func(locale string, zone *time.Location) (templates.Formatter, error) {
+		return locales.NewFormatter(locale, zone)
+	})
+}
+
+// Index exposes the journal index (send records outcomes in it).
+func (p *Planner) Index() *Index { return p.index }
+
+// Plan plans one recipient.
+func (p *Planner) Plan(rec *audience.Recipient) *Row {
+	row := &Row{Recipient: rec, Zone: rec.Zone}
+	if row.Zone == nil {
+		row.Zone = p.Campaign.DefaultZone
+	}
+	match := p.matcher.Match(rec.Locale)
+	row.Locale, row.LocaleReason = match.Locale, match.Reason
+	row.Outcome = p.index.Lookup(rec.ID)
+
+	cands, firstRefusal, firstCandidateRefusal := p.candidates(rec)
+	if !p.Campaign.Fallback && len(cands) > 1 {
+		cands = cands[:1]
+	}
+	row.Candidates = cands
+
+	at, expired, err := p.sendTime(row.Zone)
+	row.SendAt = at
+	switch {
+	case row.Outcome.Sent:
+		row.State = StateSent
+	case row.Outcome.InDoubt:
+		row.State = StateInDoubt
+	case row.Outcome.Failed:
+		row.State = StateFailed
+	case err != nil:
+		row.skip(ReasonExpired)
+	case expired:
+		row.skip(ReasonExpired)
+	case len(cands) == 0:
+		if firstRefusal != "" {
+			row.skip(firstRefusal)
+		} else {
+			row.skip(ReasonNoChannel)
+		}
+	case p.Campaign.Frequency != nil && p.index.SentSince(rec.ID, at.Add(-p.Campaign.Frequency.Per)) >= p.Campaign.Frequency.Count:
+		row.skip(ReasonFrequency)
+	case !at.After(p.Now):
+		row.State = StateDue
+	default:
+		row.State = StateScheduled
+	}
+	if row.State != StateSkipped && len(cands) > 0 && row.Reason == "" {
+		row.Reason = firstCandidateRefusal
+	}
+	return row
+}
+
+func (r *Row) skip(reason string) {
+	r.State, r.Reason, r.Candidates = StateSkipped, reason, nil
+}
+
+// candidates returns the usable channels in order, the refusal of the first
+// candidate that had an address (for skipped rows) and why the very first
+// candidate was not usable (for rows that get a later one).
+func (p *Planner) candidates(rec *audience.Recipient) (usable []Candidate, firstRefusal, firstReason string) {
+	order := make([]string, 0, 8)
+	seen := make(map[string]bool, 8)
+	add := func(names []string) {
+		for _, n := range names {
+			if !seen[n] && p.channels[n] != nil {
+				seen[n] = true
+				order = append(order, n)
+			}
+		}
+	}
+	add(rec.Channels)
+	if region, ok := p.Config.Regions[rec.Country]; ok && rec.Country != "" {
+		add(region)
+	} else {
+		add(p.Campaign.Channels)
+	}
+	for i, name := range order {
+		ch := p.channels[name]
+		addr := ""
+		for _, col := range ch.Columns {
+			if addr = rec.Address(col); addr != "" {
+				break
+			}
+		}
+		reason := ""
+		switch {
+		case addr == "":
+			reason = ReasonNoAddress
+		case optedOut(rec, ch):
+			reason = ReasonOptedOut
+		case p.supp.Suppressed(addr, name):
+			reason = ReasonSupressed
+		}
+		if i == 0 {
+			firstReason = reason
+		}
+		if reason == "" {
+			usable = append(usable, Candidate{Channel: ch, Address: addr})
+			continue
+		}
+		if firstRefusal == "" && reason != ReasonNoAddress {
+			firstRefusal = reason
+		}
+	}
+	if len(usable) > 0 && usable[0].Channel.Name == order[0] {
+		firstReason = ""
+	}
+	return usable, firstRefusal, firstReason
+}
+
+func optedOut(rec *audience.Recipient, ch *Channel) bool {
+	for _, o := range rec.OptOut {
+		if o == "all" || o == ch.Name || o == string(ch.Kind) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Planner) sendTime(zone *time.Location) (time.Time, bool, error) {
+	rules := p.Campaign.Schedule
+	if !p.Campaign.HasStart {
+		rules.Start = schedule.At(p.Now)
+	}
+	return rules.SendTime(zone)
+}
+
+// Message renders the message for a candidate of a row.
+func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
+	rec := row.Recipient
+	data := make(map[string]any, len(rec.Fields)+6)
+	for k, v := range rec.Fields {
+		data[k] = v
+	}
+	data["campaign"] = p.Campaign.Name
+	data["channel"] = cand.Channel.Name
+	data["locale"] = row.Locale
+	data["send_at"] = row.SendAt
+	unsub := ""
+	if p.unsub != nil {
+		unsub = p.unsub(cand.Channel.Name, cand.Address)
+	}
+	data["unsubscribe_url"] = unsub
+	content, err := p.Templates.Render(row.Locale, cand.Channel.Sections, data, row.Zone)
+	if err != nil {
+		return channels.Message{}, err
+	}
+	return channels.Message{
+		Campaign:       p.Campaign.Name,
+		Recipient:      rec.ID,
+		Channel:        cand.Channel.Name,
+		Locale:         row.Locale,
+		To:             cand.Address,
+		Name:           rec.Name,
+		Subject:        content.Subject,
+		Text:           content.Text,
+		HTML:           content.HTML,
+		Template:       content.Template,
+		IdempotencyKey: channels.IdempotencyKey(p.Campaign.Name, rec.ID),
+		UnsubscribeURL: unsub,
+		ReplyToken:     channels.ReplyToken(p.Campaign.Name, rec.ID),
+	}, nil
+}
+
+// Shard selects a part of the audience: recipient ids are hashed, and shard
+// K of N takes the ids whose hash is K modulo N, so N hosts share an
+// audience with no overlap and no coordination.
+type Shard struct{ K, N int }
+
+// ParseShard reads "K/N" with 0 <= K < N.
+func ParseShard(s string) (Shard, error) {
+	k, n, ok := strings.Cut(s, "/")
+	ki, err1 := strconv.Atoi(k)
+	ni, err2 := strconv.Atoi(n)
+	if !ok || err1 != nil || err2 != nil || ni < 1 || ki < 0 || ki >= ni {
+		return Shard{}, fmt.Errorf("--shard %q: want K/N with 0 <= K < N, e.g. 0/3 (Kubernetes: $JOB_COMPLETION_INDEX/N)", s)
+	}
+	return Shard{K: ki, N: ni}, nil
+}
+
+// Has reports whether the shard takes a recipient id.
+func (s Shard) Has(id string) bool {
+	if s.N <= 1 {
+		return true
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()%uint64(s.N) == uint64(s.K)
+}
+
+// MaskAddress hides most of an address for output people see.
+func MaskAddress(a string) string {
+	if a == "" {
+		return ""
+	}
+	if at := strings.LastIndex(a, "@"); at > 0 {
+		return a[:1] + "***" + a[at:]
+	}
+	r := []rune(a)
+	keepHead, keepTail := 2, 2
+	if strings.HasPrefix(a, "+") {
+		keepHead, keepTail = 3, 3
+	}
+	if len(r) <= keepHead+keepTail {
+		return strings.Repeat("*", len(r))
+	}
+	return string(r[:keepHead]) + strings.Repeat("*", len(r)-keepHead-keepTail) + string(r[len(r)-keepTail:])
+}

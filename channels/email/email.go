@@ -1,0 +1,257 @@
+// Package email is herald's SMTP backend ("smtp" in herald.toml).
+//
+// It has two halves. Composer builds the RFC 5322 message (multipart
+// text + HTML, RFC 2047 headers, a Message-ID herald recognises in replies,
+// Reply-To with an optional plus-address token, RFC 8058 one-click
+// unsubscribe headers) and is shared with the outbox backend and preview,
+// so what they show is byte for byte what the server gets. The sender keeps
+// `concurrency` SMTP sessions open and sends message after message over
+// them, pipelining MAIL, RCPT and DATA when the server allows it: dialling,
+// TLS and AUTH happen once per session, not once per message, which is where
+// an SMTP sender's speed goes.
+//
+// Options of [channels.<name>] with backend = "smtp":
+//
+//	url          smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465
+//	             (implicit TLS); user and password are URL-decoded, ${VAR} expanded
+//	from         "Name <addr>", required; also the envelope sender
+//	reply_to     where replies go; never a no-reply address
+//	reply_plus   true: Reply-To is local+<token>@domain
+//	starttls     "required" (default) or "off"; to loopback hosts STARTTLS is
+//	             used when offered but not required
+//	tls_insecure_skip_verify
+//	             accept any server certificate (self-signed test servers);
+//	             this gives up protection against interception, do not use it
+//	             against a server reached over the internet
+//	helo         the name sent in EHLO (default: this machine's host name)
+//	message_id_domain
+//	             right-hand side of Message-IDs (default: the From domain)
+//	timeout      per-command I/O deadline, default "30s"
+package email
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"herald/channels"
+)
+
+// Backend is the "smtp" backend.
+var Backend = channels.Backend{Name: "smtp", Kind: channels.KindEmail, New: New}
+
+type options struct {
+	URL                   channels.SecretURL `toml:"url"`
+	From                  channels.Setting   `toml:"from"`
+	ReplyTo               channels.Setting   `toml:"reply_to"`
+	ReplyPlus             bool               `toml:"reply_plus"`
+	StartTLS              string             `toml:"starttls"`
+	TLSInsecureSkipVerify bool               `toml:"tls_insecure_skip_verify"`
+	HELO                  channels.Setting   `toml:"helo"`
+	MessageIDDomain       channels.Setting   `toml:"message_id_domain"`
+	Timeout               string             `toml:"timeout"`
+}
+
+// New validates the options and builds the sender; it does not touch the
+// network (it runs for `herald check`), sessions are opened on first use.
+func New(s channels.Settings) (channels.Sender, error) {
+	var o options
+	if s.Decode != nil {
+		if err := s.Decode(&o); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := o.config(s)
+	if err != nil {
+		return nil, fmt.Errorf("channel %s (smtp): %w", s.Channel, err)
+	}
+	return newSender(cfg), nil
+}
+
+// config is the validated form of the options.
+type config struct {
+	channel    string
+	implicit   bool   // smtps://
+	host, port string // dial target
+	user, pass string
+	starttls   tlsPolicy
+	tls        *tls.Config
+	helo       string
+	timeout    time.Duration
+	envFrom    string
+	composer   Composer
+	conns      int
+}
+
+func (o options) config(s channels.Settings) (*config, error) {
+	c := &config{channel: s.Channel, conns: max(s.Concurrency, 1)}
+	if o.URL.URL == nil || o.URL.URL.Host == "" {
+		return nil, errors.New(`url is required, e.g. "smtp://user:${SMTP_PASSWORD}@smtp.example.com:587"`)
+	}
+	u := *o.URL.URL
+	if s.APIURL != "" {
+		// api_url points the channel at another server (a local test
+		// sink) while keeping the credentials of url.
+		api, err := url.Parse(s.APIURL)
+		if err != nil || api.Host == "" {
+			return nil, fmt.Errorf("api_url %q is not a URL like smtp://127.0.0.1:2525", channels.Redact(s.APIURL))
+		}
+		u.Scheme, u.Host = api.Scheme, api.Host
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "smtp":
+		c.port = "587"
+	case "smtps":
+		c.implicit, c.port = true, "465"
+	default:
+		return nil, fmt.Errorf("url %s: scheme must be smtp:// (STARTTLS) or smtps:// (implicit TLS)", u.Redacted())
+	}
+	c.host = u.Hostname()
+	if p := u.Port(); p != "" {
+		c.port = p
+	}
+	if u.User != nil {
+		c.user = u.User.Username()
+		c.pass, _ = u.User.Password()
+	}
+
+	switch strings.ToLower(o.StartTLS) {
+	case "", "required":
+		c.starttls = tlsRequired
+	case "off":
+		c.starttls = tlsOff
+	default:
+		return nil, fmt.Errorf(`starttls = %q: want "required" or "off"`, o.StartTLS)
+	}
+	if c.starttls == tlsOff && !c.implicit && c.user != "" && !isLoopback(c.host) {
+		return nil, fmt.Errorf("starttls = \"off\" with a password in url would send it in clear text to %s; use STARTTLS or smtps://", c.host)
+	}
+	c.tls = &tls.Config{
+		ServerName:         c.host,
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: o.TLSInsecureSkipVerify, //nolint:gosec // opt-in for self-signed test servers, documented
+	}
+
+	if o.From == "" {
+		return nil, errors.New(`from is required, e.g. "Acme Support <support@acme.example>"`)
+	}
+	from, err := mail.ParseAddress(string(o.From))
+	if err != nil {
+		return nil, fmt.Errorf("from %q is not an address like \"Acme Support <support@acme.example>\"", string(o.From))
+	}
+	c.envFrom = from.Address
+	replyTo := strings.TrimSpace(string(o.ReplyTo))
+	if replyTo != "" {
+		ra, err := mail.ParseAddress(replyTo)
+		if err != nil {
+			return nil, fmt.Errorf("reply_to %q is not an address", replyTo)
+		}
+		replyTo = ra.Address
+	}
+	replyAddr := replyTo
+	if replyAddr == "" {
+		replyAddr = from.Address
+	}
+	if looksNoReply(replyAddr) {
+		which := "reply_to"
+		if replyTo == "" {
+			which = "from (no reply_to is set)"
+		}
+		return nil, fmt.Errorf("%s %q looks like a no-reply address: replies are the point of herald, set reply_to to a monitored mailbox", which, replyAddr)
+	}
+
+	c.helo = string(o.HELO)
+	if c.helo == "" {
+		c.helo = defaultHELO()
+	}
+	if strings.ContainsAny(c.helo, " \r\n") {
+		return nil, fmt.Errorf("helo %q must be a host name", c.helo)
+	}
+	c.timeout = 30 * time.Second
+	if o.Timeout != "" {
+		d, err := time.ParseDuration(o.Timeout)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("timeout %q: want a duration such as \"30s\"", o.Timeout)
+		}
+		c.timeout = d
+	}
+	c.composer = Composer{
+		From:            from.String(),
+		ReplyTo:         replyTo,
+		ReplyPlus:       o.ReplyPlus,
+		MessageIDDomain: strings.ToLower(string(o.MessageIDDomain)),
+	}
+	if strings.ContainsAny(c.composer.MessageIDDomain, "<>@ \r\n") {
+		return nil, fmt.Errorf("message_id_domain %q must be a domain name", string(o.MessageIDDomain))
+	}
+	return c, nil
+}
+
+// looksNoReply catches "noreply@", "no-reply@", "do_not_reply@" and the
+// like: replies sent there are lost, and herald exists to have them.
+func looksNoReply(addr string) bool {
+	local := strings.ToLower(addr)
+	if at := strings.LastIndexByte(local, '@'); at >= 0 {
+		local = local[:at]
+	}
+	if plus := strings.IndexByte(local, '+'); plus >= 0 {
+		local = local[:plus]
+	}
+	local = strings.NewReplacer("-", "", "_", "", ".", "").Replace(local)
+	for _, bad := range []string{"noreply", "donotreply", "dontreply", "donotrespond", "noresponse"} {
+		if strings.Contains(local, bad) {
+			return true
+		}
+	}
+	return false
+}
+
+func defaultHELO() string {
+	if h, err := os.Hostname(); err == nil && h != "" && !strings.ContainsAny(h, " \r\n") {
+		return h
+	}
+	return "localhost"
+}
+
+// tlsPolicy is the starttls option.
+type tlsPolicy int
+
+const (
+	tlsRequired tlsPolicy = iota
+	tlsOff
+)
+
+// startTLSDecision says whether to issue STARTTLS on a plain session to
+// host, given whether the server offered it. An error means the session
+// must not go on: a non-loopback server that does not offer STARTTLS while
+// it is required, since sending mail and a password in clear across a
+// network is what the requirement prevents. Loopback servers (a local relay
+// or test sink) often have no certificate, so there STARTTLS is used when
+// offered and skipped otherwise.
+func startTLSDecision(policy tlsPolicy, host string, offered bool) (use bool, err error) {
+	switch {
+	case policy == tlsOff:
+		return false, nil
+	case offered:
+		return true, nil
+	case isLoopback(host):
+		return false, nil
+	default:
+		return false, fmt.Errorf("server %s does not offer STARTTLS and starttls is required (set starttls = \"off\" to send without TLS)", host)
+	}
+}
+
+// isLoopback reports whether host is 127.0.0.0/8, ::1 or localhost.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

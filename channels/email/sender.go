@@ -1,0 +1,191 @@
+package email
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+
+	"herald/channels"
+)
+
+var (
+	_ channels.Sender  = (*sender)(nil)
+	_ channels.Closer  = (*sender)(nil)
+	_ channels.Encoder = (*sender)(nil)
+	_ channels.Checker = (*sender)(nil)
+)
+
+// sender is a pool of at most cfg.conns SMTP sessions. A Send takes a slot,
+// reuses an idle session or dials one, and gives the session back when the
+// transaction is over, so a campaign runs over `concurrency` long-lived
+// connections however many messages it has.
+type sender struct {
+	cfg   *config
+	slots chan struct{} // one token per session that may exist
+
+	mu     sync.Mutex
+	idle   []*session
+	closed bool
+
+	bufs sync.Pool // *bytes.Buffer for the wire form of a message
+}
+
+func newSender(cfg *config) *sender {
+	return &sender{
+		cfg:   cfg,
+		slots: make(chan struct{}, cfg.conns),
+		bufs:  sync.Pool{New: func() any { return new(bytes.Buffer) }},
+	}
+}
+
+// Send composes m and sends it over a pooled session.
+func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
+	buf := s.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 { // do not keep a rare huge message's buffer alive
+			s.bufs.Put(buf)
+		}
+	}()
+	if err := s.cfg.composer.compose(&dotWriter{w: buf, lineStart: true}, m); err != nil {
+		return channels.Receipt{}, channels.Permanent(fmt.Errorf("smtp: %w", err))
+	}
+	buf.WriteString(".\r\n") // compose ends every message with CRLF
+	rc := channels.Receipt{MessageID: s.cfg.composer.MessageID(m)}
+
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return channels.Receipt{}, ctx.Err()
+	}
+	defer func() { <-s.slots }()
+
+	sess := s.takeIdle()
+	reused := sess != nil
+	for {
+		if sess == nil {
+			var err error
+			if sess, err = dial(ctx, s.cfg); err != nil {
+				return channels.Receipt{}, err
+			}
+		}
+		final, err := sess.send(ctx, s.cfg.envFrom, m.To, buf.Bytes())
+		if err == nil {
+			s.putIdle(sess)
+			rc.ProviderID = queueID(final.text)
+			return rc, nil
+		}
+		broken, before := isConnError(err)
+		if !broken {
+			// Refused for this recipient; the session was reset and serves
+			// the next message.
+			s.putIdle(sess)
+			return channels.Receipt{}, err
+		}
+		sess.nc.Close()
+		if ctx.Err() != nil {
+			return channels.Receipt{}, ctx.Err()
+		}
+		// A session that sat idle may have been closed by the server
+		// (idle timeout, restart). If it failed before the body went out,
+		// nothing was delivered: say nothing and try once on a new one.
+		if reused && before {
+			sess, reused = nil, false
+			continue
+		}
+		return channels.Receipt{}, err
+	}
+}
+
+func (s *sender) takeIdle() *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.idle); n > 0 {
+		sess := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		return sess
+	}
+	return nil
+}
+
+func (s *sender) putIdle(sess *session) {
+	s.mu.Lock()
+	if !s.closed {
+		s.idle = append(s.idle, sess)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	sess.quit()
+}
+
+// Close says QUIT on every idle session; sessions still sending are closed
+// when their message is done.
+func (s *sender) Close() error {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle, s.closed = nil, true
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, sess := range idle {
+		wg.Go(sess.quit)
+	}
+	wg.Wait()
+	return nil
+}
+
+// Encode returns the message exactly as DATA carries it (before
+// dot-stuffing, which the server undoes).
+func (s *sender) Encode(m channels.Message) ([]byte, string, error) {
+	b, err := s.cfg.composer.Compose(m)
+	return b, "eml", err
+}
+
+// Check finds what would make the send fail or disappoint, without the
+// network.
+func (s *sender) Check(m channels.Message) []channels.Problem {
+	var ps []channels.Problem
+	add := func(sev, format string, a ...any) {
+		ps = append(ps, channels.Problem{Severity: sev, Message: fmt.Sprintf(format, a...)})
+	}
+	if strings.TrimSpace(m.Subject) == "" {
+		add("error", "the e-mail has no subject")
+	}
+	if err := parseRecipient(m.To); err != nil {
+		add("error", "%v", err)
+	}
+	if strings.TrimSpace(m.Text) == "" {
+		if m.HTML == "" {
+			add("error", "the e-mail has no text")
+		} else {
+			add("warning", "the e-mail has HTML but no plain-text part; text-only clients show nothing")
+		}
+	}
+	if m.UnsubscribeURL != "" {
+		if u, err := url.Parse(m.UnsubscribeURL); err != nil || u.Scheme != "https" {
+			add("warning", "unsubscribe link %q is not https: List-Unsubscribe-Post (one-click, RFC 8058) is left out; set public_url to an https:// address", m.UnsubscribeURL)
+		}
+	}
+	if _, err := s.cfg.composer.Compose(m); err != nil && parseRecipient(m.To) == nil {
+		add("error", "%v", err)
+	}
+	return ps
+}
+
+// tailWriter remembers the last byte written, so compose can end the
+// message with CRLF as DATA requires.
+type tailWriter struct {
+	w    io.Writer
+	last byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		t.last = p[len(p)-1]
+	}
+	return t.w.Write(p)
+}

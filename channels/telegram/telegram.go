@@ -1,0 +1,538 @@
+// Package telegram sends messages through the Telegram Bot API
+// (sendMessage) and verifies and parses its webhook updates.
+//
+// Message.Text is sent as-is in the configured parse_mode: herald's template
+// layer renders the final text, the template's own markup included, so this
+// backend never escapes anything. Customer data put into a template must be
+// escaped for the parse mode when it is rendered; EscapeHTML and
+// EscapeMarkdownV2 do that and are meant to be offered to templates as a
+// function. HTML is the default mode because it has only three characters to
+// escape.
+//
+// The bot token is part of every request URL (/bot<token>/sendMessage), so
+// errors are built without the URL and scrubbed of the token.
+//
+// Options in herald.toml:
+//
+//	[channels.telegram]
+//	backend = "telegram"
+//	token = "${TELEGRAM_BOT_TOKEN}"
+//	secret_token = "${TELEGRAM_WEBHOOK_SECRET}"  # setWebhook's secret_token
+//	parse_mode = "HTML"                          # or "MarkdownV2", or "" for plain text
+package telegram
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"herald/channels"
+)
+
+// Backend registers the telegram backend.
+var Backend = channels.Backend{Name: "telegram", Kind: channels.KindTelegram, New: New}
+
+// MaxTextLength is Telegram's limit on a message's text after entity parsing.
+// herald counts it in UTF-16 code units (an emoji counts 2), the unit
+// Telegram uses for entity offsets; when Telegram counts characters this is
+// never more lenient than the real limit.
+const MaxTextLength = 4096
+
+const defaultBaseURL = "https://api.telegram.org"
+
+// Parse modes accepted in parse_mode.
+const (
+	ModeHTML       = "HTML"
+	ModeMarkdownV2 = "MarkdownV2"
+	ModePlain      = ""
+)
+
+// Options are the backend's keys of [channels.<name>].
+type Options struct {
+	Token       channels.Secret   `toml:"token"`
+	SecretToken channels.Secret   `toml:"secret_token"`
+	ParseMode   *channels.Setting `toml:"parse_mode"` // nil: HTML; "": plain text
+}
+
+// Sender sends through one bot.
+type Sender struct {
+	endpoint    string
+	token       channels.Secret
+	secretToken channels.Secret
+	parseMode   string
+	client      *http.Client
+}
+
+var (
+	_ channels.Sender        = (*Sender)(nil)
+	_ channels.Checker       = (*Sender)(nil)
+	_ channels.Encoder       = (*Sender)(nil)
+	_ channels.InboundParser = (*Sender)(nil)
+)
+
+// New validates the options and builds the sender; it does not use the
+// network.
+func New(s channels.Settings) (channels.Sender, error) {
+	var o Options
+	if s.Decode != nil {
+		if err := s.Decode(&o); err != nil {
+			return nil, fmt.Errorf("telegram: %s", scrub(err.Error(), o.Token, o.SecretToken))
+		}
+	}
+	if o.Token == "" {
+		return nil, errors.New("telegram: token is required (the bot token from @BotFather)")
+	}
+	// The token becomes a path segment: anything that would change the URL
+	// is a configuration mistake (a pasted URL, a trailing newline).
+	if strings.ContainsAny(o.Token.Reveal(), "/?#% \t\r\n") {
+		return nil, errors.New("telegram: token must be the bare bot token (like 123456:ABC-DEF...), not a URL; it holds a character that is not allowed")
+	}
+	mode := ModeHTML
+	if o.ParseMode != nil {
+		mode = string(*o.ParseMode)
+	}
+	switch mode {
+	case ModeHTML, ModeMarkdownV2, ModePlain:
+	default:
+		return nil, fmt.Errorf("telegram: parse_mode %q must be \"HTML\", \"MarkdownV2\" or \"\" (plain text)", mode)
+	}
+	base, err := baseURL(s.APIURL)
+	if err != nil {
+		return nil, err
+	}
+	client := s.HTTP
+	if client == nil {
+		client = defaultClient(s.Concurrency)
+	}
+	return &Sender{
+		endpoint:    base + "/bot" + o.Token.Reveal() + "/sendMessage",
+		token:       o.Token,
+		secretToken: o.SecretToken,
+		parseMode:   mode,
+		client:      client,
+	}, nil
+}
+
+// baseURL returns the API origin: Telegram's, or the api_url override. A path
+// in the override is kept as a prefix so one fake server can host several
+// providers.
+func baseURL(apiURL string) (string, error) {
+	if apiURL == "" {
+		return defaultBaseURL, nil
+	}
+	u, err := url.Parse(apiURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("telegram: api_url %q must be an http or https URL such as http://127.0.0.1:9000", channels.Redact(apiURL))
+	}
+	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+// defaultClient bounds every call in time and keeps enough idle connections
+// for the channel's concurrency (net/http keeps only two per host by default).
+func defaultClient(concurrency int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(concurrency, 16)
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return &http.Client{Transport: t, Timeout: 60 * time.Second}
+}
+
+// String describes the sender without its secrets: fmt does not call
+// Secret.String on unexported fields, so printing the struct would show them.
+func (s *Sender) String() string { return "telegram sender (" + s.scrub(s.endpoint) + ")" }
+
+// GoString hides the secrets from %#v too.
+func (s *Sender) GoString() string { return s.String() }
+
+// Send sends one message; ProviderID is "<chat_id>:<message_id>", the form
+// ParseInbound uses for InReplyTo.
+func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
+	body, err := RequestBody(m, s.parseMode)
+	if err != nil {
+		return channels.Receipt{}, channels.Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
+	if err != nil {
+		// NewRequest quotes the URL, which holds the token.
+		return channels.Receipt{}, channels.Permanent(fmt.Errorf("telegram: building request: %s", s.scrub(err.Error())))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return channels.Receipt{}, s.transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	data, readErr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	// Drain what is left so the connection goes back to the pool.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+
+	var r apiResponse
+	jsonErr := json.Unmarshal(data, &r)
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 && (readErr != nil || jsonErr != nil || r.OK) {
+		// Accepted: even an unreadable answer must not cause a second send.
+		rc := channels.Receipt{}
+		if r.OK && r.Result.MessageID != 0 {
+			rc.ProviderID = m.To + ":" + strconv.FormatInt(r.Result.MessageID, 10)
+		}
+		return rc, nil
+	}
+	if jsonErr != nil || r.OK {
+		return channels.Receipt{}, channels.ClassifyHTTP("telegram", resp, s.scrub(snippet(data)))
+	}
+	return channels.Receipt{}, s.classify(resp, r)
+}
+
+type apiResponse struct {
+	OK     bool `json:"ok"`
+	Result struct {
+		MessageID int64 `json:"message_id"`
+	} `json:"result"`
+	ErrorCode   int    `json:"error_code"`
+	Description string `json:"description"`
+	Parameters  struct {
+		RetryAfter      int   `json:"retry_after"`
+		MigrateToChatID int64 `json:"migrate_to_chat_id"`
+	} `json:"parameters"`
+}
+
+// classify turns {"ok":false,...} into a classified error named after
+// Telegram's code and description, such as
+// "telegram: 403 Forbidden: bot was blocked by the user".
+func (s *Sender) classify(resp *http.Response, r apiResponse) error {
+	code := r.ErrorCode
+	if code == 0 {
+		code = resp.StatusCode
+	}
+	msg := fmt.Sprintf("telegram: %d %s", code, strings.TrimSpace(r.Description))
+	if r.Parameters.MigrateToChatID != 0 {
+		msg += fmt.Sprintf(" (the group is now supergroup %d: update the audience)", r.Parameters.MigrateToChatID)
+	}
+	err := errors.New(s.scrub(msg))
+	switch {
+	case code == http.StatusTooManyRequests || resp.StatusCode == http.StatusTooManyRequests:
+		wait := time.Duration(r.Parameters.RetryAfter) * time.Second
+		if wait == 0 {
+			wait = channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		return channels.Temporary(err, wait)
+	case code >= 500 || resp.StatusCode >= 500:
+		return channels.Temporary(err, channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+	default:
+		// 400 chat not found / can't parse entities, 401 bad token, 403
+		// blocked or never started: the same request fails the same way.
+		return channels.Permanent(err)
+	}
+}
+
+// transportError reports a failed round trip without the URL, which holds the
+// token (url.Error prints it), and keeps cancellation recognisable: when the
+// caller's context ended the error wraps ctx.Err(), otherwise it is temporary
+// and must not look cancelled (a client timeout wraps
+// context.DeadlineExceeded, which would stop the retry decorator).
+func (s *Sender) transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("telegram: %w", ctx.Err())
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return channels.Temporary(fmt.Errorf("telegram: request failed: %s", s.scrub(err.Error())), 0)
+}
+
+func (s *Sender) scrub(text string) string { return scrub(text, s.token, s.secretToken) }
+
+// scrub replaces every secret in text, raw or URL-escaped, with "***".
+func scrub(text string, secrets ...channels.Secret) string {
+	for _, sec := range secrets {
+		if sec == "" {
+			continue
+		}
+		text = strings.ReplaceAll(text, sec.Reveal(), "***")
+		text = strings.ReplaceAll(text, url.PathEscape(sec.Reveal()), "***")
+	}
+	return text
+}
+
+// snippet is the start of a non-JSON error body, on one line.
+func snippet(data []byte) string {
+	s := strings.Join(strings.Fields(string(data)), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+type request struct {
+	ChatID             any            `json:"chat_id"`
+	Text               string         `json:"text"`
+	ParseMode          string         `json:"parse_mode,omitempty"`
+	LinkPreviewOptions previewOptions `json:"link_preview_options"`
+}
+
+type previewOptions struct {
+	IsDisabled bool `json:"is_disabled"`
+}
+
+// chatID returns a numeric chat id as int64 (ids exceed 32 bits and may be
+// negative for groups) or a "@channelusername" as a string.
+func chatID(to string) (any, error) {
+	if n, err := strconv.ParseInt(to, 10, 64); err == nil {
+		return n, nil
+	}
+	if len(to) > 1 && to[0] == '@' && !strings.ContainsAny(to, " \t\r\n") {
+		return to, nil
+	}
+	return nil, fmt.Errorf("telegram: chat id %q is neither a number nor @channelusername", to)
+}
+
+// RequestBody returns the JSON body of sendMessage for m in parseMode
+// ("HTML", "MarkdownV2" or "" for plain text). m.Text is sent as-is. It
+// fails on anything Check reports as an error.
+func RequestBody(m channels.Message, parseMode string) ([]byte, error) {
+	id, err := chatID(m.To)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range problems(m, parseMode) {
+		if p.Severity == "error" {
+			return nil, errors.New("telegram: " + p.Message)
+		}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Keep HTML markup readable in outbox files; JSON does not need it escaped.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(request{ChatID: id, Text: m.Text, ParseMode: parseMode, LinkPreviewOptions: previewOptions{IsDisabled: true}}); err != nil {
+		return nil, fmt.Errorf("telegram: encoding request: %w", err)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// Encode returns the request body Send would post.
+func (s *Sender) Encode(m channels.Message) ([]byte, string, error) {
+	b, err := RequestBody(m, s.parseMode)
+	return b, "json", err
+}
+
+// Check reports, without the network, what Telegram would refuse.
+func (s *Sender) Check(m channels.Message) []channels.Problem {
+	ps := problems(m, s.parseMode)
+	if _, err := chatID(m.To); err != nil {
+		ps = append([]channels.Problem{{Severity: "error", Message: strings.TrimPrefix(err.Error(), "telegram: ")}}, ps...)
+	}
+	return ps
+}
+
+func problems(m channels.Message, parseMode string) []channels.Problem {
+	n := VisibleLength(m.Text, parseMode)
+	switch {
+	case strings.TrimSpace(m.Text) == "" || n == 0:
+		return []channels.Problem{{Severity: "error", Message: "text is empty"}}
+	case n > MaxTextLength:
+		return []channels.Problem{{Severity: "error", Message: fmt.Sprintf(
+			"text is %d UTF-16 units after %s markup, more than Telegram's %d", n, modeName(parseMode), MaxTextLength)}}
+	}
+	return nil
+}
+
+func modeName(mode string) string {
+	if mode == "" {
+		return "plain"
+	}
+	return mode
+}
+
+// VisibleLength is the length of text as Telegram shows it, in UTF-16 code
+// units: HTML tags are not counted and an entity counts as one character;
+// in MarkdownV2 an escape pair counts as one, unescaped markup characters
+// and link targets are not counted. It approximates Telegram's parser well
+// enough to catch texts over the limit before sending.
+func VisibleLength(text, parseMode string) int {
+	units := func(r rune) int { return utf16.RuneLen(r) }
+	n := 0
+	switch parseMode {
+	case ModeHTML:
+		inTag := false
+		rs := []rune(text)
+		for i := 0; i < len(rs); i++ {
+			r := rs[i]
+			switch {
+			case inTag:
+				inTag = r != '>'
+			case r == '<':
+				inTag = true
+			case r == '&':
+				// "&amp;", "&#128512;", "&#x1F600;" show as one character.
+				j := i + 1
+				for j < len(rs) && j-i <= 10 && (rs[j] == '#' || rs[j] >= '0' && rs[j] <= '9' || rs[j] >= 'a' && rs[j] <= 'z' || rs[j] >= 'A' && rs[j] <= 'Z') {
+					j++
+				}
+				if j < len(rs) && rs[j] == ';' && j > i+1 {
+					i = j
+				}
+				n++
+			default:
+				n += units(r)
+			}
+		}
+	case ModeMarkdownV2:
+		rs := []rune(text)
+		for i := 0; i < len(rs); i++ {
+			r := rs[i]
+			switch {
+			case r == '\\' && i+1 < len(rs):
+				i++
+				n += units(rs[i])
+			case r == ']' && i+1 < len(rs) && rs[i+1] == '(':
+				// Skip the link target "(...)" up to the unescaped ')'.
+				for i += 2; i < len(rs) && rs[i] != ')'; i++ {
+					if rs[i] == '\\' {
+						i++
+					}
+				}
+			case strings.ContainsRune("*_~|`[", r):
+			default:
+				n += units(r)
+			}
+		}
+	default:
+		for _, r := range text {
+			n += units(r)
+		}
+	}
+	return n
+}
+
+// EscapeHTML escapes customer data for parse_mode HTML: &, < and >, the only
+// characters Telegram's HTML parser reserves outside tags.
+func EscapeHTML(s string) string {
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// markdownV2Reserved are the 18 characters MarkdownV2 reserves outside
+// entities, plus the backslash that escapes them.
+const markdownV2Reserved = "_*[]()~`>#+-=|{}.!\\"
+
+// EscapeMarkdownV2 escapes customer data for parse_mode MarkdownV2 (outside
+// code and links): every reserved character gets a backslash, so prices
+// ("5.00"), phone numbers ("+1-555") and order numbers ("#17") survive.
+func EscapeMarkdownV2(s string) string {
+	if !strings.ContainsAny(s, markdownV2Reserved) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s {
+		if strings.ContainsRune(markdownV2Reserved, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Wire types of a webhook Update.
+type (
+	update struct {
+		UpdateID     int64         `json:"update_id"`
+		Message      *message      `json:"message"`
+		MyChatMember *memberUpdate `json:"my_chat_member"`
+	}
+	message struct {
+		MessageID int64 `json:"message_id"`
+		Chat      struct {
+			ID int64 `json:"id"`
+		} `json:"chat"`
+		Date           int64  `json:"date"`
+		Text           string `json:"text"`
+		Caption        string `json:"caption"`
+		ReplyToMessage *struct {
+			MessageID int64 `json:"message_id"`
+		} `json:"reply_to_message"`
+	}
+	memberUpdate struct {
+		Chat struct {
+			ID int64 `json:"id"`
+		} `json:"chat"`
+		Date          int64 `json:"date"`
+		NewChatMember struct {
+			Status string `json:"status"`
+		} `json:"new_chat_member"`
+	}
+)
+
+// ParseInbound checks X-Telegram-Bot-Api-Secret-Token against secret_token,
+// then turns one Update into events: a message is a reply (ProviderID is the
+// update_id, for de-duplicating Telegram's redeliveries); the user blocking
+// the bot (my_chat_member, new status "kicked") is an opt-out.
+func (s *Sender) ParseInbound(r channels.InboundRequest) ([]channels.Inbound, error) {
+	if s.secretToken == "" {
+		return nil, fmt.Errorf("telegram: secret_token is not configured, so webhooks cannot be verified: %w", channels.ErrBadSignature)
+	}
+	got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
+	if got == "" {
+		return nil, fmt.Errorf("telegram: no X-Telegram-Bot-Api-Secret-Token header: %w", channels.ErrBadSignature)
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(s.secretToken.Reveal())) != 1 {
+		return nil, fmt.Errorf("telegram: X-Telegram-Bot-Api-Secret-Token does not match secret_token: %w", channels.ErrBadSignature)
+	}
+	var u update
+	if err := json.Unmarshal(r.Body, &u); err != nil {
+		return nil, fmt.Errorf("telegram: webhook body is not an Update: %w", err)
+	}
+	id := strconv.FormatInt(u.UpdateID, 10)
+	switch {
+	case u.Message != nil:
+		m := u.Message
+		chat := strconv.FormatInt(m.Chat.ID, 10)
+		in := channels.Inbound{
+			Kind:       channels.InboundReply,
+			Time:       time.Unix(m.Date, 0).UTC(),
+			From:       chat,
+			Text:       m.Text,
+			ProviderID: id,
+		}
+		if in.Text == "" {
+			in.Text = m.Caption // a photo or document with a caption
+		}
+		if m.ReplyToMessage != nil {
+			in.InReplyTo = chat + ":" + strconv.FormatInt(m.ReplyToMessage.MessageID, 10)
+		}
+		return []channels.Inbound{in}, nil
+	case u.MyChatMember != nil && u.MyChatMember.NewChatMember.Status == "kicked":
+		return []channels.Inbound{{
+			Kind:       channels.InboundOptOut,
+			Time:       time.Unix(u.MyChatMember.Date, 0).UTC(),
+			From:       strconv.FormatInt(u.MyChatMember.Chat.ID, 10),
+			ProviderID: id,
+		}}, nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,155 @@
+package twilio
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"herald/channels"
+	"herald/channels/sms"
+)
+
+// maxResponse bounds what is read of a response: Twilio's are a few KB, and
+// a misconfigured api_url must not make herald buffer a whole web page.
+const maxResponse = 1 << 20
+
+// Send creates one Message resource. A 201 is "queued", not delivered:
+// delivery arrives later through the status callback.
+func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
+	body := s.form(m).Encode() // percent-encodes '+' as %2B, as Twilio needs
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, strings.NewReader(body))
+	if err != nil {
+		return channels.Receipt{}, channels.Permanent(fmt.Errorf("%s: %w", s.name, err))
+	}
+	req.SetBasicAuth(s.accountSID, s.token.Reveal())
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+
+	resp, err := s.client.Do(req)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", s.name, err)
+		if ctx.Err() != nil {
+			return channels.Receipt{}, err // cancelled: neither permanent nor worth a retry
+		}
+		return channels.Receipt{}, channels.Temporary(err, 0)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return channels.Receipt{}, channels.Temporary(fmt.Errorf("%s: reading response: %w", s.name, err), 0)
+	}
+
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		var msg struct {
+			SID string `json:"sid"`
+		}
+		if err := json.Unmarshal(raw, &msg); err != nil || msg.SID == "" {
+			// Not Twilio's answer (a proxy page, a wrong api_url). Retrying
+			// cannot help, and the message may have gone: do not resend.
+			return channels.Receipt{}, channels.Permanent(fmt.Errorf("%s: HTTP %d without a message sid: %s",
+				s.name, resp.StatusCode, s.snippet(raw)))
+		}
+		return channels.Receipt{ProviderID: msg.SID}, nil
+	}
+	return channels.Receipt{}, s.classify(resp, raw)
+}
+
+// apiError is Twilio's REST error body.
+type apiError struct {
+	Code     int    `json:"code"`
+	Message  string `json:"message"`
+	MoreInfo string `json:"more_info"`
+	Status   int    `json:"status"`
+}
+
+// classify turns a non-2xx answer into an error naming Twilio's code:
+// 429 (20429, concurrency) and 5xx are temporary and honour Retry-After;
+// every other 4xx (21211 invalid To, 21610 unsubscribed, ...) is permanent
+// for that address.
+func (s *sender) classify(resp *http.Response, raw []byte) error {
+	var e apiError
+	var err error
+	if json.Unmarshal(raw, &e) == nil && e.Code != 0 {
+		err = fmt.Errorf("%s: %d %s (HTTP %d)", s.name, e.Code, s.scrub(strings.TrimSpace(e.Message)), resp.StatusCode)
+	} else {
+		err = fmt.Errorf("%s: HTTP %d: %s", s.name, resp.StatusCode, s.snippet(raw))
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		return channels.Temporary(err, channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+	}
+	return channels.Permanent(err)
+}
+
+// snippet is a short, single-line excerpt of a body for an error message.
+func (s *sender) snippet(raw []byte) string {
+	text := strings.Join(strings.Fields(string(raw)), " ")
+	if len(text) > 200 {
+		text = strings.ToValidUTF8(text[:200], "") + "…"
+	}
+	if text == "" {
+		text = "(empty body)"
+	}
+	return s.scrub(text)
+}
+
+// scrub removes the auth token from text that came from the network, in case
+// a proxy echoes the request: errors end up in logs and journals.
+func (s *sender) scrub(text string) string {
+	if tok := s.token.Reveal(); tok != "" {
+		text = strings.ReplaceAll(text, tok, "***")
+	}
+	return text
+}
+
+// Check finds what Twilio would refuse or bill unexpectedly: for SMS the
+// segment limit (max_segments) and an empty body; for both, a Body over
+// 1,600 characters (error 21617).
+func (s *sender) Check(m channels.Message) []channels.Problem {
+	channel := m.Channel
+	if channel == "" {
+		channel = s.channel
+	}
+	var problems []channels.Problem
+	if s.whatsapp {
+		if m.Text == "" {
+			problems = append(problems, channels.Problem{Severity: "error", Message: channel + ": empty message text"})
+		}
+		if m.Template != nil {
+			problems = append(problems, channels.Problem{Severity: "warning", Message: fmt.Sprintf(
+				"%s: %s sends the text as Body, not the WhatsApp template %q (Twilio needs a ContentSid); outside the 24-hour window WhatsApp refuses free text",
+				channel, s.name, m.Template.Name)})
+		}
+	} else {
+		problems = append(problems, sms.Check(channel, m, s.maxSegments)...)
+	}
+	if n := utf8.RuneCountInString(m.Text); n > MaxBody {
+		problems = append(problems, channels.Problem{Severity: "error", Message: fmt.Sprintf(
+			"%s: text is %d characters; Twilio accepts at most %d", channel, n, MaxBody)})
+	}
+	return problems
+}
+
+// Encode returns the form fields Send would post, as a JSON object, for the
+// outbox and previews. The auth token travels in the Authorization header
+// and is never part of it.
+func (s *sender) Encode(m channels.Message) ([]byte, string, error) {
+	fields := map[string]string{}
+	for k, v := range s.form(m) {
+		fields[k] = v[0]
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep '&' and '<' readable in previews
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(fields); err != nil {
+		return nil, "", errors.New(s.name + ": encoding preview: " + err.Error())
+	}
+	return buf.Bytes(), "json", nil
+}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+func notYet(name string) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		return &hinted{err: usagef("%s is not available in this build", name), hint: "see the README's command list"}
+	}
+}
+
+func repliesCommand(io stdio) *cli.Command {
+	return &cli.Command{
+		Name:  "replies",
+		Usage: "receive replies and delivery statuses",
+		Subcommands: []*cli.Command{
+			{Name: "serve", Usage: "HTTP receiver for provider webhooks and one-click unsubscribe", Action: notYet("replies serve")},
+			{Name: "fetch", Usage: "read e-mail replies from the IMAP mailbox", Action: notYet("replies fetch")},
+		},
+	}
+}
+
+func historyCommand(io stdio) *cli.Command {
+	return &cli.Command{Name: "history", Usage: "a customer's timeline across channels and campaigns", ArgsUsage: "RECIPIENT_ID", Action: notYet("history")}
+}
+
+func reportCommand(io stdio) *cli.Command {
+	return &cli.Command{Name: "report", Usage: "sent, failed, replied and opted out, by channel and locale", ArgsUsage: "[CAMPAIGN]", Action: notYet("report")}
+}

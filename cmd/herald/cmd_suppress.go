@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"herald/campaign"
+)
+
+func suppressCommand(io stdio) *cli.Command {
+	channelFlag := &cli.StringFlag{Name: "channel", Value: "all", Usage: "the `CHANNEL` to suppress, or all"}
+	return &cli.Command{
+		Name:  "suppress",
+		Usage: "manage the suppression list every campaign honours",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "add",
+				Usage:     "never send to ADDRESS on a channel (or any)",
+				ArgsUsage: "ADDRESS",
+				Flags:     []cli.Flag{channelFlag, &cli.StringFlag{Name: "reason", Value: "manual", Usage: "why, for the record"}},
+				Action: func(c *cli.Context) error {
+					addr, err := oneArg(c, "address")
+					if err != nil {
+						return err
+					}
+					cfg, err := loadConfig(c)
+					if err != nil {
+						return err
+					}
+					err = campaign.AddSuppression(cfg.StateDir, campaign.Suppression{Address: addr, Channel: c.String("channel"), Reason: c.String("reason"), AddedAt: time.Now()})
+					if err == nil {
+						fmt.Fprintf(io.out, "suppressed %s on %s\n", addr, c.String("channel"))
+					}
+					return err
+				},
+			},
+			{
+				Name:      "remove",
+				Usage:     "allow ADDRESS again on a channel (all: every channel)",
+				ArgsUsage: "ADDRESS",
+				Flags:     []cli.Flag{channelFlag},
+				Action: func(c *cli.Context) error {
+					addr, err := oneArg(c, "address")
+					if err != nil {
+						return err
+					}
+					cfg, err := loadConfig(c)
+					if err != nil {
+						return err
+					}
+					n, err := campaign.RemoveSuppression(cfg.StateDir, addr, c.String("channel"))
+					if err != nil {
+						return err
+					}
+					if n == 0 {
+						return &failuresError{msg: fmt.Sprintf("%s was not suppressed on %s", addr, c.String("channel"))}
+					}
+					fmt.Fprintf(io.out, "removed %d suppression(s) of %s\n", n, addr)
+					return nil
+				},
+			},
+			{
+				Name:  "list",
+				Usage: "print the suppression list",
+				Action: func(c *cli.Context) error {
+					cfg, err := loadConfig(c)
+					if err != nil {
+						return err
+					}
+					rows, err := campaign.ListSuppressions(cfg.StateDir)
+					if err != nil {
+						return err
+					}
+					campaign.SortSuppressions(rows)
+					tw := tabwriter.NewWriter(io.out, 2, 8, 2, ' ', 0)
+					fmt.Fprintln(tw, "ADDRESS\tCHANNEL\tREASON\tADDED AT")
+					for _, r := range rows {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Address, r.Channel, r.Reason, r.AddedAt.UTC().Format(time.RFC3339))
+					}
+					return tw.Flush()
+				},
+			},
+		},
+	}
+}
