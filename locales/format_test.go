@@ -298,7 +298,7 @@ func TestPlural(t *testing.T) {
 		{"ru", 21, ru, "21 товар"},
 		{"ru", 22, ru, "22 товара"},
 		{"ru", 11, ru, "11 товаров"},
-		{"ru", "1.5", ru, "1,5 товаров"}, // "other", with ru's decimal comma
+		{"ru", "1.5", ru, "1,5 товаров"},             // "other", with ru's decimal comma
 		{"ru", 3, []string{"one", "other"}, "other"}, // no few form: falls back to other
 		{"ar", 0, ar, "zero"},
 		{"ar", 1, ar, "one"},

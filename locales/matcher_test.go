@@ -28,6 +28,9 @@ func TestMatcherMatch(t *testing.T) {
 		{"region of a template", full, "it-IT", "it", "exact", "it-IT -> it (exact)"},
 		{"Malay reads Indonesian", full, "ms", "id", "high", "ms -> id (high)"},
 		{"Malay without id file", []string{"en", "it"}, "ms", "en", "default", "no template for ms, default en"},
+		{"Norwegian reads Danish", []string{"en", "da"}, "nb", "da", "high", "nb -> da (high)"},
+		// x/text rates Cyrillic Serbian -> Latin Serbian Low: below the bar.
+		{"low confidence refused", []string{"en", "sr-Latn"}, "sr", "en", "default", "no template for sr, default en"},
 		{"German without de file", full, "de", "en", "default", "no template for de, default en"},
 		{"empty", full, "", "en", "default", "no locale, default en"},
 		{"blank", full, "  ", "en", "default", "no locale, default en"},

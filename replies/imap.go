@@ -65,6 +65,11 @@ func Fetch(ctx context.Context, cfg IMAPConfig, uidValidity, afterUID uint32, li
 	if err != nil {
 		return nil, 0, err
 	}
+	return fetch(ctx, cfg, mode, addr, uidValidity, afterUID, limit)
+}
+
+// fetch is Fetch once the connection mode is decided.
+func fetch(ctx context.Context, cfg IMAPConfig, mode connMode, addr string, uidValidity, afterUID uint32, limit int) ([]Fetched, uint32, error) {
 	user := cfg.URL.User.Username()
 	pass, _ := cfg.URL.User.Password()
 	if user == "" {

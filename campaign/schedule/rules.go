@@ -25,8 +25,9 @@ type Rules struct {
 
 // Validate reports rules that are malformed or can never open, for any
 // zone: a window entirely inside quiet hours, quiet hours covering the
-// whole day, or days that allow no weekday. check calls it once per
-// campaign; SendTime repeats the same test.
+// whole day, or days that allow no weekday. It needs no zone, so `herald
+// check` can report a broken schedule once rather than once per recipient;
+// SendTime repeats the same test.
 func (r Rules) Validate() error {
 	_, err := r.openings()
 	return err
@@ -172,7 +173,7 @@ func (o *openings) nextWall(wall, limit int64) (int64, bool) {
 
 // weekday of a day counted from 1970-01-01, a Thursday.
 func weekday(d int64) time.Weekday {
-	return time.Weekday(((d%7)+7+int64(time.Thursday)) % 7)
+	return time.Weekday(((d % 7) + 7 + int64(time.Thursday)) % 7)
 }
 
 func floorDiv(a, b int64) int64 {

@@ -493,3 +493,25 @@ func TestCheck(t *testing.T) {
 		t.Errorf("send of an invalid address: %v", err)
 	}
 }
+
+// Servers without PIPELINING get MAIL, RCPT and DATA one at a time, with
+// the same classification and the same kept session.
+func TestWithoutPipelining(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	ts.reject("gone@example.com", 550, smtp.EnhancedCode{5, 1, 1}, "mailbox unavailable")
+	s := newTestSender(t, ts, cfgFor(ts), 1)
+	ctx := context.Background()
+	if _, err := s.Send(ctx, message("c", "1", "a@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	s.idle[0].pipelining = false // as if EHLO had not offered it
+	if _, err := s.Send(ctx, message("c", "2", "gone@example.com")); !channels.IsPermanent(err) || !strings.Contains(err.Error(), "550 5.1.1") {
+		t.Fatalf("550 without pipelining: %v", err)
+	}
+	if _, err := s.Send(ctx, message("c", "3", "b@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if len(ts.messages()) != 2 || ts.dials.Load() != 1 {
+		t.Errorf("got %d messages over %d connections, want 2 over 1", len(ts.messages()), ts.dials.Load())
+	}
+}

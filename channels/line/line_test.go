@@ -112,9 +112,11 @@ func (f *fakeLINE) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lineError(w, 400, "The value for the 'X-Line-Retry-Key' header is invalid")
 		return
 	}
-	f.mu.Lock()
-	f.keys = append(f.keys, key)
-	f.mu.Unlock()
+	if !f.discard {
+		f.mu.Lock()
+		f.keys = append(f.keys, key)
+		f.mu.Unlock()
+	}
 	if f.before != nil && f.before(w, n) {
 		return
 	}
@@ -413,12 +415,12 @@ func TestParseInboundRejectsBadSignatures(t *testing.T) {
 	s := newSender(t, "")
 	body := []byte(webhookBody)
 	for name, sig := range map[string]string{
-		"missing":       "",
-		"wrong secret":  Signature("other", body),
-		"token as key":  Signature(token, body),
-		"not base64":    "!!!",
-		"other body":    Signature(channelSecret, []byte("{}")),
-		"hex not b64":   fmt.Sprintf("%x", Signature(channelSecret, body)),
+		"missing":      "",
+		"wrong secret": Signature("other", body),
+		"token as key": Signature(token, body),
+		"not base64":   "!!!",
+		"other body":   Signature(channelSecret, []byte("{}")),
+		"hex not b64":  fmt.Sprintf("%x", Signature(channelSecret, body)),
 	} {
 		_, err := s.ParseInbound(channels.InboundRequest{Body: body, Header: http.Header{"X-Line-Signature": {sig}}})
 		if !errors.Is(err, channels.ErrBadSignature) {

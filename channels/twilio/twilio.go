@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -178,6 +179,11 @@ func defaultClient(concurrency int) *http.Client {
 	t.ResponseHeaderTimeout = 30 * time.Second
 	return &http.Client{Transport: t, Timeout: 60 * time.Second}
 }
+
+// String and GoString keep the auth token out of anything that prints a
+// sender: fmt does not call Secret.String on an unexported field.
+func (s *sender) String() string   { return s.name + " sender for channel " + strconv.Quote(s.channel) }
+func (s *sender) GoString() string { return s.String() }
 
 // address puts the whatsapp: prefix on a number for the WhatsApp backend.
 func (s *sender) address(number string) string {

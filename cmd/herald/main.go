@@ -71,7 +71,7 @@ func (h *hinted) Unwrap() error { return h.err }
 
 func run(ctx context.Context, args []string, io stdio) int {
 	app := newApp(io)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, interspersed(app, args))
 	return exitCode(err, io.err)
 }
 
