@@ -158,6 +158,9 @@ type record struct {
 	has  [numStd]bool   // whether the row has the standard column
 	keys []string       // every column name as written, aligned with vals
 	vals []string
+	// problems found while decoding that do not stop the other columns
+	// from being checked (JSON Lines only)
+	problems RowErrors
 }
 
 // source is a file format: it fills a record per call. It returns io.EOF at

@@ -44,7 +44,7 @@ func TestRowRules(t *testing.T) {
 	}{
 		{"valid row", "c1,a@example.com,+6281234567890,,,,id,Asia/Jakarta,ID,whatsapp,", Options{}, nil},
 		{"empty id", ",a@example.com,,,,,,,,,", Options{}, []string{`customers.csv:2: id "": empty: every row needs a unique id`}},
-		{"bad email", "c1,bob@,,,,,,,,,", Options{}, []string{`customers.csv:2: email "bob@": not a valid e-mail address (no angle-addr): write it like name@example.com`}},
+		{"bad email", "c1,bob@,,,,,,,,,", Options{}, []string{`customers.csv:2: email "bob@": not a valid e-mail address (missing '@' or angle-addr): write it like name@example.com`}},
 		{"email with name", "c1,Bob <bob@example.com>,,,,,,,,,", Options{}, []string{`customers.csv:2: email "Bob <bob@example.com>": write the address alone, without a display name or angle brackets`}},
 		{"email domain without dot", "c1,bob@gmail,,,,,,,,,", Options{}, []string{`customers.csv:2: email "bob@gmail": the domain "gmail" has no dot: check for a missing ".com" or similar`}},
 		{"national phone without country", "c1,,081234567890,,,,,,,,", Options{}, []string{`customers.csv:2: phone "081234567890": a national number needs a country: fill the country column or write the number in international form (+6281234567890)`}},
@@ -71,7 +71,7 @@ func TestRowRules(t *testing.T) {
 		{"any channel name without a list", "c1,,,,,,,,,fax,pigeon", Options{}, nil},
 		{"every problem of a row", ",bob@,+62123,,,,,Mars/Base,,,", Options{}, []string{
 			`customers.csv:2: id "": empty: every row needs a unique id`,
-			`customers.csv:2: email "bob@": not a valid e-mail address (no angle-addr): write it like name@example.com`,
+			`customers.csv:2: email "bob@": not a valid e-mail address (missing '@' or angle-addr): write it like name@example.com`,
 			`customers.csv:2: phone "+62123": not a valid phone number: check the country code and the digits`,
 			`customers.csv:2: timezone "Mars/Base": unknown time zone`}},
 		{"field count", "c1,a@example.com", Options{}, []string{`customers.csv:2: the row has 2 fields but the header has 11: quote values that contain commas, or add the missing fields`}},
@@ -136,7 +136,7 @@ func TestHeader(t *testing.T) {
 		{"no id column", "name,email\nBob,b@example.com\n", []string{`c.csv:1: the header has no id column (columns: name, email): add one with each customer's unique key`}},
 		{"duplicate header ignoring case", "id,Email,email\n", []string{`c.csv:1: header "email": column 3 duplicates column 2 "Email" (names are compared ignoring case): rename or remove one`}},
 		{"nameless column", "id,,name\n", []string{`c.csv:1: header "": column 2 has no name: name it or delete the empty column`}},
-		{"broken quoting in header", "id,\"name\n", []string{`c.csv:1: malformed CSV at line 2, column 0: extraneous or missing " in quoted-field: quote fields that contain commas, quotes or line breaks, and double every quote inside a quoted field`}},
+		{"broken quoting in header", "id,\"name\n", []string{`c.csv:1: malformed CSV at line 1, column 10: extraneous or missing " in quoted-field: quote fields that contain commas, quotes or line breaks, and double every quote inside a quoted field`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,7 +183,7 @@ func TestFileShapes(t *testing.T) {
 		{"blank lines skipped", "id\n\nc1\n\n\nc2\n", []int{3, 6}, []string{"c1", "c2"}, nil},
 		{"broken quoting is reported and reading goes on",
 			"id,name\nc1,Ann\nc2,Bo\"b\nc3,Cy\n", []int{2, 4}, []string{"c1", "c3"},
-			[]string{`c.csv:3: malformed CSV at line 3, column 6: bare " in non-quoted field: quote fields that contain commas, quotes or line breaks, and double every quote inside a quoted field`}},
+			[]string{`c.csv:3: malformed CSV at line 3, column 6: bare " in non-quoted-field: quote fields that contain commas, quotes or line breaks, and double every quote inside a quoted field`}},
 		{"duplicate id names the first line", "id\nc-17\nc-2\n\"c-17\"\n", []int{2, 3}, []string{"c-17", "c-2"},
 			[]string{`c.csv:4: id "c-17": duplicate of line 2`}},
 		{"id is trimmed before the duplicate check", "id\nc1\n c1 \n", []int{2}, []string{"c1"}, []string{`c.csv:3: id "c1": duplicate of line 2`}},
@@ -232,10 +232,11 @@ func TestJSONL(t *testing.T) {
 	}
 	wantMsgs := []string{
 		`people.jsonl:4: tags "[…]": the value is an array: use a string, number or boolean`,
+		`people.jsonl:4: timezone "Nowhere/Zone": unknown time zone`,
 		`people.jsonl:5: not a JSON object: each line must be one object like {"id":"c-1","email":"a@example.com"}`,
 		`people.jsonl:6: id "c6": key "ID" repeats key "id" (keys are compared ignoring case): keep one`,
 		`people.jsonl:7: id "c1": duplicate of line 1`,
-		`people.jsonl:8: unexpected text after the object at column 15: put one object on each line`,
+		`people.jsonl:8: unexpected text after the object, which ends at column 11: put one object on each line`,
 	}
 	if !reflect.DeepEqual(msgs, wantMsgs) {
 		t.Errorf("errors:\n got %q\nwant %q", msgs, wantMsgs)

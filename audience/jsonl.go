@@ -63,9 +63,8 @@ func (s *jsonlSource) next(rec *record) error {
 			break
 		}
 	}
-	*rec = record{line: s.line, keys: rec.keys[:0], vals: rec.vals[:0]}
-	errs := s.parseObject(text, rec)
-	if errs != nil {
+	*rec = record{line: s.line, keys: rec.keys[:0], vals: rec.vals[:0], problems: rec.problems[:0]}
+	if errs := s.parseObject(text, rec); errs != nil {
 		return errs
 	}
 	for i, k := range rec.keys {
@@ -82,7 +81,10 @@ func (s *jsonlSource) next(rec *record) error {
 	return nil
 }
 
-// parseObject decodes one line into keys and text values. Strings stay as
+// parseObject decodes one line into keys and text values. A line that is
+// not one JSON object is returned as an error; values that cannot be used
+// (arrays, objects, repeated keys) go to rec.problems so the rest of the
+// row is still checked. Strings stay as
 // they are, numbers keep their JSON spelling (so "0812..." and 62812... both
 // survive), booleans become "true"/"false" and null an empty value; arrays
 // and objects have no single text value and are errors.
@@ -95,7 +97,6 @@ func (s *jsonlSource) parseObject(text []byte, rec *record) RowErrors {
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return bad("", "", errors.New("not a JSON object: each line must be one object like {\"id\":\"c-1\",\"email\":\"a@example.com\"}"))
 	}
-	var errs RowErrors
 	seen := make(map[string]string)
 	for dec.More() {
 		t, err := dec.Token()
@@ -129,13 +130,13 @@ func (s *jsonlSource) parseObject(text []byte, rec *record) RowErrors {
 			if v == '[' {
 				kind, shown = "an array", "[…]"
 			}
-			errs = append(errs, &RowError{File: s.name, Line: s.line, Column: columnName(key), Value: shown,
+			rec.problems = append(rec.problems, &RowError{File: s.name, Line: s.line, Column: columnName(key), Value: shown,
 				Err: fmt.Errorf("the value is %s: use a string, number or boolean", kind)})
 			continue
 		}
 		lk := strings.ToLower(key)
 		if prev, dup := seen[lk]; dup {
-			errs = append(errs, &RowError{File: s.name, Line: s.line, Column: columnName(key), Value: val,
+			rec.problems = append(rec.problems, &RowError{File: s.name, Line: s.line, Column: columnName(key), Value: val,
 				Err: fmt.Errorf("key %q repeats key %q (keys are compared ignoring case): keep one", key, prev)})
 			continue
 		}
@@ -146,10 +147,11 @@ func (s *jsonlSource) parseObject(text []byte, rec *record) RowErrors {
 	if _, err := dec.Token(); err != nil {
 		return bad("", "", fmt.Errorf("malformed JSON at column %d: %v", dec.InputOffset()+1, err))
 	}
+	end := dec.InputOffset()
 	if _, err := dec.Token(); err != io.EOF {
-		return bad("", "", fmt.Errorf("unexpected text after the object at column %d: put one object on each line", dec.InputOffset()+1))
+		return bad("", "", fmt.Errorf("unexpected text after the object, which ends at column %d: put one object on each line", end))
 	}
-	return errs
+	return nil
 }
 
 // skipNested consumes the rest of an array or object whose opening

@@ -17,6 +17,9 @@ import (
 // recipient. Every problem of the row is collected, not only the first.
 func (r *Reader) build(rec *record) (*Recipient, RowErrors) {
 	var errs RowErrors
+	if len(rec.problems) > 0 {
+		errs = append(errs, rec.problems...)
+	}
 	fail := func(col int, err error) {
 		errs = append(errs, &RowError{File: r.name, Line: rec.line, Column: stdNames[col], Value: rec.std[col], Err: err})
 	}

@@ -76,17 +76,20 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 	if err != nil {
 		return findingsOf(err, "error"), stats
 	}
+	var findings []Finding
+	// A template set that does not load still leaves the audience to
+	// validate: report both, so one run lists every problem.
+	var p *Planner
 	set, err := LoadTemplates(c.Templates)
 	if err != nil {
-		return findingsOf(err, "error"), stats
-	}
-	var findings []Finding
-	for _, p := range set.Problems(c.DefaultLocale) {
-		findings = append(findings, Finding{File: p.File, Line: p.Line, Severity: p.Severity, Message: p.Message})
-	}
-	p, err := NewPlanner(cfg, c, time.Now())
-	if err != nil {
-		return append(findings, findingsOf(err, "error")...), stats
+		findings = append(findings, findingsOf(err, "error")...)
+	} else {
+		for _, pr := range set.Problems(c.DefaultLocale) {
+			findings = append(findings, Finding{File: pr.File, Line: pr.Line, Severity: pr.Severity, Message: pr.Message})
+		}
+		if p, err = NewPlanner(cfg, c, time.Now()); err != nil {
+			return append(findings, findingsOf(err, "error")...), stats
+		}
 	}
 	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: cfg.ChannelNames()})
 	if err != nil {
@@ -129,6 +132,9 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 			break
 		}
 		stats.Recipients++
+		if p == nil {
+			continue
+		}
 		row := p.Plan(rec)
 		stats.Locales[row.Locale]++
 		for _, cand := range row.Candidates {

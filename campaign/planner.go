@@ -100,11 +100,11 @@ type Planner struct {
 func NewPlanner(cfg *Config, c *Campaign, now time.Time) (*Planner, error) {
 	set, err := LoadTemplates(c.Templates)
 	if err != nil {
-		return nil, err
+		return nil, configErr(err) // broken templates are configuration: exit 2
 	}
 	m, err := locales.NewMatcher(set.Locales(), c.DefaultLocale)
 	if err != nil {
-		return nil, &FileError{File: c.File, Line: 0, Msg: fmt.Sprintf("default_locale: %v", err)}
+		return nil, configErr(&FileError{File: c.File, Msg: fmt.Sprintf("default_locale: %v", err)})
 	}
 	var since time.Time
 	if c.Frequency != nil {

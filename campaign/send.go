@@ -361,7 +361,7 @@ func deliver(ctx context.Context, p *Planner, j *Journal, row *Row, opts SendOpt
 		}
 		var rc channels.Receipt
 		if err == nil {
-			entry.Status, entry.Time = StatusAttempt, time.Now()
+			entry.Status, entry.Time = StatusAttempt, opts.Now()
 			if jerr := j.Append(entry); jerr != nil {
 				// Without a durable attempt we must not send: stop here.
 				ev.Status, ev.Err = "failed", fmt.Errorf("journal: %w", jerr)
@@ -374,7 +374,7 @@ func deliver(ctx context.Context, p *Planner, j *Journal, row *Row, opts SendOpt
 			err = channels.Permanent(err) // a template that does not render will not render on retry
 		}
 		if err == nil {
-			entry.Status, entry.Time, entry.ProviderID, entry.MessageID = StatusSent, time.Now(), rc.ProviderID, rc.MessageID
+			entry.Status, entry.Time, entry.ProviderID, entry.MessageID = StatusSent, opts.Now(), rc.ProviderID, rc.MessageID
 			if jerr := j.Append(entry); jerr != nil {
 				ev.Status, ev.Err = "failed", fmt.Errorf("sent, but the journal could not record it (the recipient is in doubt): %w", jerr)
 				report(opts, ev)
@@ -393,7 +393,7 @@ func deliver(ctx context.Context, p *Planner, j *Journal, row *Row, opts SendOpt
 			})
 			return
 		}
-		entry.Status, entry.Time, entry.Error = StatusFailed, time.Now(), err.Error()
+		entry.Status, entry.Time, entry.Error = StatusFailed, opts.Now(), err.Error()
 		entry.Temporary = !channels.IsPermanent(err)
 		if !opts.DryRun {
 			if jerr := j.Append(entry); jerr != nil {

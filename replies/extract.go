@@ -201,8 +201,8 @@ var sentFromPrefixes = []string{
 	"get outlook for ", "sent via ",
 	"enviado desde mi ", "enviado do meu ", "enviado de meu ", // es, pt
 	"envoyé de mon ", "envoyé depuis ", // fr
-	"inviato da ", // it
-	"von meinem ", // de ("Von meinem iPhone gesendet")
+	"inviato da ",                             // it
+	"von meinem ",                             // de ("Von meinem iPhone gesendet")
 	"verzonden met ", "verstuurd vanaf mijn ", // nl
 	"dikirim dari ", // id
 	"wysłane z ",    // pl
@@ -211,9 +211,8 @@ var sentFromPrefixes = []string{
 
 // sentFromSuffixes catch the languages that put the verb last.
 var sentFromSuffixes = []string{
-	"から送信", // ja: "iPhoneから送信"
-	"에서 보냄",  // ko: "iPhone에서 보냄"
-	"发送自",   // zh (rarely last, kept for completeness)
+	"から送信",  // ja: "iPhoneから送信"
+	"에서 보냄", // ko: "iPhone에서 보냄"
 }
 
 func isSentFrom(t string) bool {
@@ -284,21 +283,21 @@ func isHeaderBlock(lines []string, i int) bool {
 // attributionEndings are how the attribution line of a quoted reply ends,
 // before the colon, per language, lower-cased.
 var attributionEndings = []string{
-	"wrote",                                     // en
-	"ha scritto",                                // it: "Il giorno … ha scritto:"
-	"a écrit",                                   // fr: "Le … a écrit :"
-	"menulis",                                   // id, ms: "Pada … menulis:"
-	"escreveu",                                  // pt: "Em … escreveu:"
-	"schrieb",                                   // de: "Am … schrieb Acme:"
-	"escribió",                                  // es: "El … escribió:"
-	"geschreven",                                // nl: "Op … het volgende geschreven:"
-	"napisał", "napisała", "napisał(a)",         // pl
+	"wrote",                             // en
+	"ha scritto",                        // it: "Il giorno … ha scritto:"
+	"a écrit",                           // fr: "Le … a écrit :"
+	"menulis",                           // id, ms: "Pada … menulis:"
+	"escreveu",                          // pt: "Em … escreveu:"
+	"schrieb",                           // de: "Am … schrieb Acme:"
+	"escribió",                          // es: "El … escribió:"
+	"geschreven",                        // nl: "Op … het volgende geschreven:"
+	"napisał", "napisała", "napisał(a)", // pl
 	"пишет", "написал", "написала", "написал(а)", // ru
-	"yazdı",                                     // tr: "… şunu yazdı:"
+	"yazdı",                   // tr: "… şunu yazdı:"
 	"のメッセージ", "のメール", "書きました", // ja
 	"写道", "寫道", // zh
-	"작성", // ko: "…님이 작성:"
-	"كتب",  // ar
+	"작성",                // ko: "…님이 작성:"
+	"كتب",               // ar
 	"เขียนว่า", "เขียน", // th
 	"đã viết", // vi
 	"ने लिखा", // hi

@@ -188,6 +188,24 @@ func TestExtractReplyMarkers(t *testing.T) {
 	}
 }
 
+// An HTML-only reply quoting with <blockquote> (Gmail, Apple Mail): the
+// quote and its attribution go, line breaks and entities come out right.
+func TestExtractReplyHTMLBlockquote(t *testing.T) {
+	raw := "From: Ana <ana@example.es>\r\nTo: replies+t0k@acme.example\r\nSubject: Re: x\r\n" +
+		"Content-Type: text/html; charset=utf-8\r\n\r\n" +
+		`<div dir="ltr">¡Gracias!<div>Mejor el <b>jueves</b>&nbsp;por la tarde.</div><div><br></div><div>Ana</div></div>` +
+		`<br><div class="gmail_quote"><div class="gmail_attr">El lun, 23 nov 2026 a las 10:00, Acme ` +
+		`(&lt;<a href="mailto:notify@acme.example">notify@acme.example</a>&gt;) escribió:<br></div>` +
+		`<blockquote class="gmail_quote">Hola Ana,<br>tu pedido se retrasa.</blockquote></div>`
+	e, err := ExtractReply([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "¡Gracias!\nMejor el jueves por la tarde.\n\nAna"; e.Text != want {
+		t.Fatalf("Text = %q, want %q", e.Text, want)
+	}
+}
+
 func TestExtractReplyNoSender(t *testing.T) {
 	_, err := ExtractReply([]byte("Subject: hi\r\n\r\nbody\r\n"))
 	if err == nil || !strings.Contains(err.Error(), "From") {

@@ -120,8 +120,8 @@ func fetch(ctx context.Context, cfg IMAPConfig, mode connMode, addr string, uidV
 	}
 	var uids []imap.UID
 	for _, u := range found.AllUIDs() {
-		// "N:*" also matches the highest UID when it is below N (RFC 9051
-		// §6.4.4), so the range alone does not prove a message is new.
+		// "N:*" also matches the highest UID when it is below N (RFC 3501
+		// §6.4.8), so the range alone does not prove a message is new.
 		if uint32(u) > afterUID {
 			uids = append(uids, u)
 		}

@@ -68,6 +68,7 @@ type section struct {
 // field is one template source: a key's string, or one element of params.
 type field struct {
 	label string   // "text", "params[1]": how errors name it
+	size  int      // length of the source, to size the output buffer
 	pos   valuePos // for lineOf
 	lines []int    // file line of each template line
 	text  *template.Template
@@ -344,6 +345,7 @@ func tomlType(v any) string {
 // function is a load error; the real functions are bound per locale and
 // zone in bind.
 func (fd *field) parse(src string, html bool, escaper string) error {
+	fd.size = len(src)
 	if html {
 		t, err := htmltemplate.New(fd.label).Option("missingkey=error").Funcs(htmltemplate.FuncMap(protoFuncs)).Parse(src)
 		if err != nil {

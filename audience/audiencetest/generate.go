@@ -40,7 +40,7 @@ var markets = []market{
 		[]string{"João", "Maria", "Ana", "Pedro"}, []string{"Silva", "Santos", "Conceição"}, 300},
 	{"US", "1", []string{"2027", "2129", "4158", "6463", "3128"}, 10, "", []string{"en-US", "en", "es-US"}, []string{"America/New_York", "America/Chicago", "America/Los_Angeles"},
 		[]string{"Emily", "James", "Zoë", "Michael"}, []string{"Smith", "Johnson", "O'Brien"}, 60},
-	{"FR", "33", []string{"6", "73", "75", "78"}, 9, "0", []string{"fr", "fr-FR"}, []string{"Europe/Paris"},
+	{"FR", "33", []string{"61", "62", "66", "67", "73", "75", "78"}, 9, "0", []string{"fr", "fr-FR"}, []string{"Europe/Paris"},
 		[]string{"Léa", "Hugo", "Chloé", "Théo"}, []string{"Martin", "Bernard", "Lefèvre"}, 70},
 	{"EG", "20", []string{"10", "11", "12", "15"}, 10, "0", []string{"ar-EG", "ar"}, []string{"Africa/Cairo"},
 		[]string{"محمد", "فاطمة", "أحمد"}, []string{"علي", "حسن", "إبراهيم"}, 1500},

@@ -26,7 +26,7 @@ func Registry() *channels.Registry {
 // would send.
 var outboxEncoders = map[channels.Kind]outbox.EncoderFor{
 	channels.KindEmail: func(o outbox.Options) outbox.Encode {
-		c := email.Composer{From: o.From, ReplyTo: o.ReplyTo, ReplyPlus: o.ReplyPlus}
+		c := email.Composer{From: string(o.From), ReplyTo: string(o.ReplyTo), ReplyPlus: o.ReplyPlus}
 		return func(m channels.Message) ([]byte, string, error) {
 			b, err := c.Compose(m)
 			return b, "eml", err

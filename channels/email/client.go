@@ -301,16 +301,24 @@ func isConnError(err error) (broken, before bool) {
 // stays usable; after a connection error it is not.
 func (s *session) send(ctx context.Context, envFrom, to string, wire []byte) (reply, error) {
 	deadline := time.Now().Add(s.timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	ctxDeadline, hasCtxDeadline := ctx.Deadline()
+	if hasCtxDeadline && ctxDeadline.Before(deadline) {
+		deadline = ctxDeadline
 	}
 	s.nc.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { s.nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	rp, err := s.transact(envFrom, to, wire)
-	if err != nil && ctx.Err() != nil {
+	if err != nil {
 		// The session is in an unknown state after an interrupted read.
-		return reply{}, &connError{err: ctx.Err()}
+		// The socket deadline can fire a moment before ctx notices its
+		// own, so a passed context deadline counts as the context's.
+		if cerr := ctx.Err(); cerr != nil {
+			return reply{}, &connError{err: cerr}
+		}
+		if hasCtxDeadline && !time.Now().Before(ctxDeadline) {
+			return reply{}, &connError{err: context.DeadlineExceeded}
+		}
 	}
 	return rp, err
 }
@@ -355,9 +363,9 @@ func (s *session) transact(envFrom, to string, wire []byte) (reply, error) {
 	var fail error
 	switch {
 	case mailRp.code/100 != 2:
-		fail = classify(mailRp, mailCmd)
+		fail = classify(mailRp, "MAIL FROM <"+envFrom+">")
 	case rcptRp.code/100 != 2:
-		fail = classify(rcptRp, rcptCmd)
+		fail = classify(rcptRp, "RCPT TO <"+to+">")
 	case dataRp.code != 354:
 		fail = classify(dataRp, "DATA")
 	}

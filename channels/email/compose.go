@@ -196,7 +196,7 @@ func validHeaderName(name string) bool {
 	return true
 }
 
-// ParseRecipient validates a recipient address: a bare addr-spec in ASCII.
+// parseRecipient validates a recipient address: a bare addr-spec in ASCII.
 // Non-ASCII addresses would need SMTPUTF8 end to end, which herald does not
 // negotiate.
 func parseRecipient(to string) error {

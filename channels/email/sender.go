@@ -3,6 +3,7 @@ package email
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -64,7 +65,10 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	}
 	defer func() { <-s.slots }()
 
-	sess := s.takeIdle()
+	sess, closed := s.takeIdle()
+	if closed {
+		return channels.Receipt{}, errors.New("smtp: send after Close")
+	}
 	reused := sess != nil
 	for {
 		if sess == nil {
@@ -101,15 +105,14 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	}
 }
 
-func (s *sender) takeIdle() *session {
+func (s *sender) takeIdle() (sess *session, closed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n := len(s.idle); n > 0 {
-		sess := s.idle[n-1]
+		sess = s.idle[n-1]
 		s.idle = s.idle[:n-1]
-		return sess
 	}
-	return nil
+	return sess, s.closed
 }
 
 func (s *sender) putIdle(sess *session) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -267,14 +268,14 @@ func TestRecipientRefusalsAreClassifiedAndKeepTheSession(t *testing.T) {
 	if err == nil || channels.IsPermanent(err) {
 		t.Fatalf("450: err = %v, want a temporary error", err)
 	}
-	if want := "smtp: 450 4.2.2 mailbox full (RCPT TO:<full@example.com>)"; err.Error() != want {
+	if want := "smtp: 450 4.2.2 mailbox full (RCPT TO <full@example.com>)"; err.Error() != want {
 		t.Errorf("450 error %q, want %q", err, want)
 	}
 	_, err = s.Send(ctx, message("c", "2", "gone@example.com"))
 	if !channels.IsPermanent(err) {
 		t.Fatalf("550: err = %v, want permanent", err)
 	}
-	if want := "smtp: 550 5.1.1 mailbox unavailable (RCPT TO:<gone@example.com>)"; err.Error() != want {
+	if want := "smtp: 550 5.1.1 mailbox unavailable (RCPT TO <gone@example.com>)"; err.Error() != want {
 		t.Errorf("550 error %q, want %q", err, want)
 	}
 	if _, err := s.Send(ctx, message("c", "3", "ok@example.com")); err != nil {
@@ -513,5 +514,61 @@ func TestWithoutPipelining(t *testing.T) {
 	}
 	if len(ts.messages()) != 2 || ts.dials.Load() != 1 {
 		t.Errorf("got %d messages over %d connections, want 2 over 1", len(ts.messages()), ts.dials.Load())
+	}
+}
+
+// Close ends every pooled session, and the sender refuses to send after it.
+func TestCloseEndsSessions(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	s := newTestSender(t, ts, cfgFor(ts), 3)
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			if _, err := s.Send(context.Background(), message("c", fmt.Sprint(i), "a@example.com")); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for ts.logouts.Load() < ts.dials.Load() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if l, d := ts.logouts.Load(), ts.dials.Load(); l != d {
+		t.Errorf("%d of %d sessions ended after Close", l, d)
+	}
+	if _, err := s.Send(context.Background(), message("c", "x", "a@example.com")); err == nil {
+		t.Error("Send after Close succeeded")
+	}
+}
+
+// A deadline interrupts a stalled server instead of hanging the worker;
+// the half-used session is dropped and the next message gets a new one.
+func TestContextDeadlineInterruptsAStalledServer(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	s := newTestSender(t, ts, cfgFor(ts), 1)
+	stall := make(chan struct{})
+	ts.mu.Lock()
+	ts.stall = stall
+	ts.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := s.Send(ctx, message("c", "1", "a@example.com"))
+	if !channels.IsCanceled(err) || time.Since(start) > 2*time.Second {
+		t.Fatalf("err = %v after %v, want the deadline promptly", err, time.Since(start))
+	}
+	ts.mu.Lock()
+	ts.stall = nil
+	ts.mu.Unlock()
+	close(stall)
+	if _, err := s.Send(context.Background(), message("c", "2", "b@example.com")); err != nil {
+		t.Fatalf("next send: %v", err)
+	}
+	if n := ts.dials.Load(); n != 2 {
+		t.Errorf("%d connections, want 2 (the interrupted one is not reused)", n)
 	}
 }

@@ -77,13 +77,15 @@ type testServer struct {
 	user, pass string // required login, "" for none
 	discard    bool   // benchmark sink: keep nothing
 
-	dials atomic.Int64
+	dials   atomic.Int64
+	logouts atomic.Int64 // sessions ended (QUIT or closed connection)
 
 	mu      sync.Mutex
 	conns   []net.Conn
 	msgs    []received
 	rejects map[string]*smtp.SMTPError // by RCPT address
 	final   *smtp.SMTPError            // reply to the end of DATA, nil for the default
+	stall   chan struct{}              // when set, DATA waits for it to close
 }
 
 type serverOpts struct {
@@ -205,6 +207,12 @@ func (s *testSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *testSession) Data(r io.Reader) error {
+	s.ts.mu.Lock()
+	stall := s.ts.stall
+	s.ts.mu.Unlock()
+	if stall != nil {
+		<-stall
+	}
 	if s.ts.discard {
 		_, err := io.Copy(io.Discard, r)
 		return err
@@ -224,7 +232,7 @@ func (s *testSession) Data(r io.Reader) error {
 }
 
 func (s *testSession) Reset()        { s.from, s.to = "", "" }
-func (s *testSession) Logout() error { return nil }
+func (s *testSession) Logout() error { s.ts.logouts.Add(1); return nil }
 
 // newTestSender builds the backend from herald.toml-style text, as the
 // registry would, and trusts the test server's certificate.

@@ -97,7 +97,9 @@ func TestSegments(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	msg := func(text string) channels.Message { return channels.Message{Channel: "sms", To: "+15552229999", Text: text} }
+	msg := func(text string) channels.Message {
+		return channels.Message{Channel: "sms", To: "+15552229999", Text: text}
+	}
 	ucs := strings.Repeat("a", 16) + "’" + strings.Repeat("a", 213) // 230 units, 4 parts
 
 	got := Check("sms", msg(ucs), 3)

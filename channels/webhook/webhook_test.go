@@ -215,7 +215,7 @@ body = '{"text": "{{.text}}"}'`, srv.URL)
 		t.Error("the request was sent")
 	}
 	ps := s.Check(msg)
-	if len(ps) != 1 || ps[0].Severity != "error" || !strings.Contains(ps[0].Message, "use {{json") && !strings.Contains(ps[0].Message, "{{json .text}}") {
+	if len(ps) != 1 || ps[0].Severity != "error" || !strings.Contains(ps[0].Message, "{{json .text}}") {
 		t.Errorf("Check = %+v", ps)
 	}
 }

@@ -1,0 +1,79 @@
+package audience_test
+
+import (
+	"bytes"
+	"io"
+	"runtime"
+	"testing"
+
+	"herald/audience"
+	"herald/audience/audiencetest"
+)
+
+// BenchmarkReader reads and validates a generated audience; rows/s is the
+// number to watch (SPEC §5: a million rows in seconds).
+func BenchmarkReader(b *testing.B) {
+	const rows = 100_000
+	var buf bytes.Buffer
+	if err := audiencetest.Generate(&buf, rows, 1); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r, err := audience.NewReader(bytes.NewReader(data), "bench.csv", audience.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for {
+			_, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != rows {
+			b.Fatalf("read %d rows", n)
+		}
+	}
+	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestMillionRowsMemory reads a million generated rows and reports the heap
+// left in use, which is the id set (run with -run Million -v; skipped in
+// -short mode).
+func TestMillionRowsMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(audiencetest.Generate(pw, 1_000_000, 7)) }()
+	r, err := audience.NewReader(pr, "big.csv", audience.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	n := 0
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("%d rows, heap in use after reading: %.1f MB", n, float64(after.HeapAlloc-before.HeapAlloc)/(1<<20))
+	runtime.KeepAlive(r)
+}

@@ -1,0 +1,87 @@
+package audience
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// FuzzReader feeds arbitrary bytes as a CSV audience: reading must never
+// panic or loop, every error must be a RowErrors whose entries name a line,
+// and every recipient handed out must satisfy the invariants callers rely on.
+func FuzzReader(f *testing.F) {
+	f.Add([]byte(hdr + "c1,a@example.com,+6281234567890,,,,id,Asia/Jakarta,ID,whatsapp,\n"))
+	f.Add([]byte("\uFEFFid,Name\r\nc1,\"multi\r\nline\"\r\n"))
+	f.Add([]byte("id\nc1\nc1\n"))
+	f.Add([]byte("id,phone,country\nc1,0812 3456 7890,ID\nc2,\"+39 (320) 123-4567\",\n"))
+	f.Add([]byte("id,a\nc1,\"broken\nc2,x\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := NewReader(bytes.NewReader(data), "f.csv", Options{KnownChannels: []string{"email", "sms"}})
+		if err != nil {
+			checkRowErrors(t, err)
+			return
+		}
+		ids := map[string]bool{}
+		for range len(data) + 2 {
+			rcp, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				checkRowErrors(t, err)
+				continue
+			}
+			if rcp.ID == "" || ids[rcp.ID] || rcp.Line < 1 {
+				t.Fatalf("bad recipient: id %q (seen %v) line %d", rcp.ID, ids[rcp.ID], rcp.Line)
+			}
+			ids[rcp.ID] = true
+			if rcp.Phone != "" && rcp.Phone[0] != '+' {
+				t.Fatalf("phone %q is not E.164", rcp.Phone)
+			}
+		}
+		t.Fatalf("Next did not reach io.EOF after %d calls", len(data)+2)
+	})
+}
+
+func checkRowErrors(t *testing.T, err error) {
+	t.Helper()
+	var re RowErrors
+	if !errors.As(err, &re) || len(re) == 0 {
+		t.Fatalf("error %T %q is not a non-empty RowErrors", err, err)
+	}
+	for _, e := range re {
+		if e.Line < 1 || e.File != "f.csv" || e.Err == nil {
+			t.Fatalf("row error without file or line: %+v", e)
+		}
+	}
+}
+
+// FuzzPhone checks the fast path against the library: whenever fastE164
+// accepts a number, phonenumbers.Parse must accept it too and agree on the
+// E.164 form and the region.
+func FuzzPhone(f *testing.F) {
+	for _, s := range []string{"+6281234567890", "+1 202 555 0143", "+39 06 1234 5678", "+44 (0) 20 7946 0958",
+		"+7 800 555 35 35", "+55 11 91234-5678", "+977 984 1234567", "+1 268 464 1234", "+3906", "+00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e164, region, ok := fastE164(s)
+		if !ok {
+			return
+		}
+		num, err := phonenumbers.Parse(s, "")
+		if err != nil {
+			t.Fatalf("fast path accepted %q, library refuses it: %v", s, err)
+		}
+		libRegion := phonenumbers.GetRegionCodeForNumber(num)
+		if !phonenumbers.IsValidNumberForRegion(num, libRegion) {
+			t.Fatalf("fast path accepted %q, library says invalid", s)
+		}
+		if want := phonenumbers.Format(num, phonenumbers.E164); e164 != want || region != libRegion {
+			t.Fatalf("fast path gives %s %s for %q, library %s %s", e164, region, s, want, libRegion)
+		}
+	})
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the test binary act as the herald binary, so the scripts
+// under testdata/script run the real command line end to end.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"herald": func() {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := run(ctx, os.Args, stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+			stop()
+			os.Exit(code)
+		},
+	})
+}
+
+func TestScripts(t *testing.T) {
+	demo, err := filepath.Abs("../../testdata/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "../../testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			// Every script gets its own copy of the demo campaign.
+			env.Setenv("HERALD_CONFIG", "")
+			return copyDir(demo, filepath.Join(env.WorkDir, "demo"))
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode":    cmdExitcode,
+			"jsonl-count": cmdJSONLCount,
+		},
+	})
+}
+
+// exitcode N prog args... runs a program and asserts its exact exit status
+// (testscript's `! exec` only says "non-zero").
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N program [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: %q is not a number", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exitcode: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
+}
+
+// jsonl-count FILE N [key=value ...] asserts that exactly N lines of a JSON
+// Lines file have all the given string values.
+func cmdJSONLCount(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: jsonl-count file N [key=value ...]")
+	}
+	want, err := strconv.Atoi(args[1])
+	if err != nil {
+		ts.Fatalf("jsonl-count: %q is not a number", args[1])
+	}
+	f, err := os.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer f.Close()
+	got := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var obj map[string]any
+		if json.Unmarshal(sc.Bytes(), &obj) != nil {
+			ts.Fatalf("jsonl-count: %s has a line that is not JSON: %s", args[0], sc.Text())
+		}
+		match := true
+		for _, kv := range args[2:] {
+			k, v, _ := strings.Cut(kv, "=")
+			if s, _ := obj[k].(string); s != v {
+				match = false
+			}
+		}
+		if match {
+			got++
+		}
+	}
+	if (got == want) == neg {
+		ts.Fatalf("jsonl-count: %d matching lines in %s, want %d", got, args[0], want)
+	}
+}
+
+func copyDir(from, to string) error {
+	return filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		if d.IsDir() && d.Name() == ".herald" {
+			return filepath.SkipDir
+		}
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+}
