@@ -14,7 +14,7 @@ import (
 	"herald/channels"
 )
 
-func sleepBriefly() { time.Sleep(10 * time.Millisecond) }
+
 
 // SendOptions are the flags of `herald send`.
 type SendOptions struct {

@@ -82,7 +82,9 @@ func WithRetry(next Sender, p RetryPolicy, onRetry func(Message, Attempt)) Sende
 func (r *retrySender) Send(ctx context.Context, m Message) (Receipt, error) {
 	for n := 1; ; n++ {
 		rc, err := r.next.Send(ctx, m)
-		if err == nil || IsPermanent(err) || IsCanceled(err) || ctx.Err() != nil || n >= r.policy.Attempts {
+		// An HTTP client timeout also reads as DeadlineExceeded: only the
+		// caller's own context ending stops the retries.
+		if err == nil || IsPermanent(err) || ctx.Err() != nil || n >= r.policy.Attempts {
 			return rc, err
 		}
 		wait := r.policy.Backoff(n, RetryAfter(err))

@@ -300,7 +300,7 @@ func parseFile(path, locale string, tag language.Tag, src string) (*file, []erro
 				errs = append(errs, f.fieldErr(sec.name, fd, err))
 			}
 		}
-		if tbl["text"] == nil && tbl["html"] == nil && tbl["template"] == nil {
+		if sec.text == nil && sec.html == nil && sec.template == "" && tbl["text"] == nil && tbl["html"] == nil {
 			fail(sec.line, "[%s] has no text, html or template; add text = \"...\"", name)
 		}
 		if sec.template == "" && (tbl["params"] != nil || tbl["language"] != nil) {

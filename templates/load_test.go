@@ -121,6 +121,8 @@ parse_mode = "markdown"
 [line]
 text = "x"
 params = ["a"]
+[viber]
+template = ""
 `},
 			want: []string{
 				`en.toml:1: key "title" is outside any section; put it under a section such as [default] or [sms]`,
@@ -129,6 +131,7 @@ params = ["a"]
 				`en.toml:7: [email] has no text, html or template; add text = "..."`,
 				`en.toml:11: [telegram] parse_mode "markdown": must be "HTML", "MarkdownV2" or "" (plain text), spelled exactly so`,
 				`en.toml:12: [line] has params or language but no template; they describe a WhatsApp template: add template = "name_at_meta"`,
+				`en.toml:15: [viber] has no text, html or template; add text = "..."`,
 			},
 		},
 		{

@@ -8,6 +8,7 @@ import (
 	"herald/channels/line"
 	"herald/channels/outbox"
 	"herald/channels/telegram"
+	"herald/channels/webhook"
 	"herald/channels/whatsapp"
 )
 
@@ -18,6 +19,7 @@ func Registry() *channels.Registry {
 		whatsapp.Backend,
 		telegram.Backend,
 		line.Backend,
+		webhook.Backend,
 		outbox.Backend(outboxEncoders),
 	)
 }

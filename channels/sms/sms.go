@@ -162,32 +162,48 @@ func Segments(text string) Count {
 	if text == "" {
 		return Count{Encoding: GSM7}
 	}
-	if IsGSM7(text) {
-		return count(text, GSM7, gsmSingle, gsmPart, septets)
+	// One pass packs the text both ways; the GSM-7 packing is dropped at
+	// the first character outside the alphabet.
+	gsm, ucs := packer{part: gsmPart}, packer{part: ucsPart}
+	isGSM := true
+	for _, r := range text {
+		if isGSM {
+			if n := septets(r); n > 0 {
+				gsm.add(n)
+			} else {
+				isGSM = false
+			}
+		}
+		ucs.add(ucsUnits(r))
 	}
-	return count(text, UCS2, ucsSingle, ucsPart, ucsUnits)
+	if isGSM {
+		return gsm.count(GSM7, gsmSingle)
+	}
+	return ucs.count(UCS2, ucsSingle)
 }
 
-// count packs text into segments. The greedy fill matches what senders do:
-// a character that does not fit whole into the current segment (an escape
-// pair, a surrogate pair) starts the next one.
-func count(text string, enc Encoding, single, part int, cost func(rune) int) Count {
-	c := Count{Encoding: enc}
-	segs, used := 1, 0
-	for _, r := range text {
-		n := cost(r)
-		c.Units += n
-		if used+n > part {
-			segs++
-			used = 0
-		}
-		used += n
+// packer fills segments greedily, as senders do: a character that does not
+// fit whole into the current segment (an escape pair, a surrogate pair)
+// starts the next one.
+type packer struct {
+	part, units, segs, used int
+}
+
+func (p *packer) add(n int) {
+	p.units += n
+	if p.used+n > p.part || p.segs == 0 {
+		p.segs++
+		p.used = 0
 	}
-	if c.Units <= single {
+	p.used += n
+}
+
+func (p *packer) count(enc Encoding, single int) Count {
+	segs := p.segs
+	if p.units <= single {
 		segs = 1
 	}
-	c.Segments = segs
-	return c
+	return Count{Encoding: enc, Units: p.units, Segments: segs}
 }
 
 // Check reports the problems of m's text as an SMS on channel: an empty text

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unicode/utf8"
 )
@@ -30,6 +32,8 @@ type fakeTwilio struct {
 	*httptest.Server
 	t *testing.T
 
+	conns atomic.Int64 // connections accepted, to see keep-alive work
+
 	mu    sync.Mutex
 	form  url.Values // the last request's parameters
 	raw   string     // and its raw body
@@ -41,7 +45,13 @@ func newFakeTwilio(t testing.TB) *fakeTwilio {
 	if tt, ok := t.(*testing.T); ok {
 		f.t = tt
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			f.conns.Add(1)
+		}
+	}
+	f.Start()
 	t.Cleanup(f.Close)
 	return f
 }

@@ -89,6 +89,25 @@ func TestSendSMS(t *testing.T) {
 	}
 }
 
+// Sending reuses connections: dialling per message would cost a TLS
+// handshake each time against the real API.
+func TestSendKeepsConnectionsAlive(t *testing.T) {
+	fake := newFakeTwilio(t)
+	snd := newSender(t, twilio.Backend, smsConfig, func(s *channels.Settings) { s.APIURL = fake.URL })
+	for range 20 {
+		if _, err := snd.Send(context.Background(), msg("+15552229999", "Hi")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fake.setReply(func(w http.ResponseWriter) { twilioError(w, 400, 21211, "Invalid 'To' Phone Number") })
+	for range 5 {
+		snd.Send(context.Background(), msg("+15552229999", "Hi"))
+	}
+	if n := fake.conns.Load(); n != 1 {
+		t.Errorf("25 sequential sends opened %d connections, want 1", n)
+	}
+}
+
 func TestSendMessagingServiceAndCallback(t *testing.T) {
 	fake := newFakeTwilio(t)
 	src := `

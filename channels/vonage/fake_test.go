@@ -6,11 +6,13 @@ import (
 	"io"
 	"math"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unicode/utf16"
 )
@@ -29,6 +31,8 @@ type fakeVonage struct {
 	*httptest.Server
 	t *testing.T
 
+	conns atomic.Int64 // connections accepted, to see keep-alive work
+
 	mu    sync.Mutex
 	form  url.Values
 	reply func(w http.ResponseWriter)
@@ -39,7 +43,13 @@ func newFakeVonage(t testing.TB) *fakeVonage {
 	if tt, ok := t.(*testing.T); ok {
 		f.t = tt
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			f.conns.Add(1)
+		}
+	}
+	f.Start()
 	t.Cleanup(f.Close)
 	return f
 }

@@ -86,6 +86,23 @@ func TestSend(t *testing.T) {
 	}
 }
 
+// Sending reuses connections: dialling per message would cost a TLS
+// handshake each time against the real API.
+func TestSendKeepsConnectionsAlive(t *testing.T) {
+	fake := newFakeVonage(t)
+	snd := newTestSender(t, config, func(s *channels.Settings) { s.APIURL = fake.URL })
+	for i := range 20 {
+		to := "+447700900000"
+		if i%4 == 0 {
+			to = "+4477009" // refused with status 3 in a 200
+		}
+		snd.Send(context.Background(), msg(to, "Hi"))
+	}
+	if n := fake.conns.Load(); n != 1 {
+		t.Errorf("20 sequential sends opened %d connections, want 1", n)
+	}
+}
+
 func TestSendChoosesUnicode(t *testing.T) {
 	fake := newFakeVonage(t)
 	snd := newTestSender(t, strings.Replace(config, "+447700900001", "Acme", 1), func(s *channels.Settings) { s.APIURL = fake.URL })

@@ -1,4 +1,4 @@
-package replies
+package campaign
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 var testKey = bytes.Repeat([]byte{0x42}, KeySize)
 
 func TestTokenRoundTrip(t *testing.T) {
-	s := Signer{Key: testKey}
+	s := UnsubscribeSigner{Key: testKey}
 	for _, tt := range []struct{ channel, address string }{
 		{"email", "alice@example.com"},
 		{"email", "Ünïcødé.名前+tag@例え.jp"},
@@ -38,7 +38,7 @@ func TestTokenRoundTrip(t *testing.T) {
 }
 
 func TestTokenRejected(t *testing.T) {
-	s := Signer{Key: testKey}
+	s := UnsubscribeSigner{Key: testKey}
 	tok := s.Token("email", "alice@example.com")
 	payload, sig, _ := strings.Cut(tok, ".")
 
@@ -53,7 +53,7 @@ func TestTokenRejected(t *testing.T) {
 	}
 	// The payload an attacker would like: someone else's address, with the
 	// signature copied from their own link.
-	other := Signer{Key: testKey}.Token("email", "bob@example.com")
+	other := UnsubscribeSigner{Key: testKey}.Token("email", "bob@example.com")
 	otherPayload, _, _ := strings.Cut(other, ".")
 
 	cases := map[string]string{
@@ -74,10 +74,10 @@ func TestTokenRejected(t *testing.T) {
 	}
 
 	otherKey := bytes.Repeat([]byte{0x43}, KeySize)
-	if _, _, err := (Signer{Key: otherKey}).Verify(tok); !errors.Is(err, ErrBadToken) {
+	if _, _, err := (UnsubscribeSigner{Key: otherKey}).Verify(tok); !errors.Is(err, ErrBadToken) {
 		t.Errorf("token verified under another key: %v", err)
 	}
-	if _, _, err := (Signer{}).Verify(tok); err == nil {
+	if _, _, err := (UnsubscribeSigner{}).Verify(tok); err == nil {
 		t.Error("token verified with no key")
 	}
 }
