@@ -92,11 +92,10 @@ func TestSendKeepsConnectionsAlive(t *testing.T) {
 	fake := newFakeVonage(t)
 	snd := newTestSender(t, config, func(s *channels.Settings) { s.APIURL = fake.URL })
 	for i := range 20 {
-		to := "+447700900000"
-		if i%4 == 0 {
-			to = "+4477009" // refused with status 3 in a 200
+		if i == 15 {
+			fake.setReply(func(w http.ResponseWriter) { result(w, "3", "Invalid to address") })
 		}
-		snd.Send(context.Background(), msg(to, "Hi"))
+		snd.Send(context.Background(), msg("+447700900000", "Hi"))
 	}
 	if n := fake.conns.Load(); n != 1 {
 		t.Errorf("20 sequential sends opened %d connections, want 1", n)

@@ -4,12 +4,6 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func notYet(name string) cli.ActionFunc {
-	return func(c *cli.Context) error {
-		return &hinted{err: usagef("%s is not available in this build", name), hint: "see the README's command list"}
-	}
-}
-
 func repliesCommand(io stdio) *cli.Command {
 	return &cli.Command{
 		Name:  "replies",
@@ -21,10 +15,8 @@ func repliesCommand(io stdio) *cli.Command {
 	}
 }
 
-func historyCommand(io stdio) *cli.Command {
-	return &cli.Command{Name: "history", Usage: "a customer's timeline across channels and campaigns", ArgsUsage: "RECIPIENT_ID", Action: notYet("history")}
-}
-
-func reportCommand(io stdio) *cli.Command {
-	return &cli.Command{Name: "report", Usage: "sent, failed, replied and opted out, by channel and locale", ArgsUsage: "[CAMPAIGN]", Action: notYet("report")}
+func notYet(name string) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		return &hinted{err: usagef("%s is not available in this build", name), hint: "see the README's command list"}
+	}
 }
