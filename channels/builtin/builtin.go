@@ -8,6 +8,8 @@ import (
 	"herald/channels/line"
 	"herald/channels/outbox"
 	"herald/channels/telegram"
+	"herald/channels/twilio"
+	"herald/channels/vonage"
 	"herald/channels/webhook"
 	"herald/channels/whatsapp"
 )
@@ -20,6 +22,9 @@ func Registry() *channels.Registry {
 		telegram.Backend,
 		line.Backend,
 		webhook.Backend,
+		twilio.Backend,
+		twilio.WhatsAppBackend,
+		vonage.Backend,
 		outbox.Backend(outboxEncoders),
 	)
 }

@@ -20,6 +20,12 @@ import (
 // TestMain lets the test binary act as the herald binary, so the scripts
 // under testdata/script run the real command line end to end.
 func TestMain(m *testing.M) {
+	// Tests that start herald as a separate process (to kill it) re-run
+	// this binary with HERALD_TEST_AS_MAIN=1.
+	if os.Getenv("HERALD_TEST_AS_MAIN") == "1" {
+		main()
+		return
+	}
 	testscript.Main(m, map[string]func(){
 		"herald": func() {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
