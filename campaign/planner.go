@@ -308,6 +308,7 @@ func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
 		Text:           content.Text,
 		HTML:           content.HTML,
 		Template:       content.Template,
+		ParseMode:      content.ParseMode,
 		IdempotencyKey: channels.IdempotencyKey(p.Campaign.Name, rec.ID),
 		UnsubscribeURL: unsub,
 		ReplyToken:     channels.ReplyToken(p.Campaign.Name, rec.ID),

@@ -14,8 +14,6 @@ import (
 	"herald/channels"
 )
 
-
-
 // SendOptions are the flags of `herald send`.
 type SendOptions struct {
 	Now          func() time.Time // the clock; --now pins it

@@ -38,6 +38,11 @@ type Message struct {
 
 	Template *ProviderTemplate // WhatsApp template message, when the locale file has one
 
+	// ParseMode is the markup Text is written in, for Telegram: "HTML",
+	// "MarkdownV2" or "" for plain text. It comes from the template section,
+	// which escapes customer data for that mode.
+	ParseMode string
+
 	Headers map[string]string // extra e-mail headers
 
 	// IdempotencyKey is derived from campaign and recipient (see

@@ -105,7 +105,7 @@ const (
 // collision needs about four billion recipients in one campaign to be
 // likely.
 type pairKey struct {
-	campaign uint32
+	campaign  uint32
 	recipient uint64
 }
 

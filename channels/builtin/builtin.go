@@ -41,7 +41,7 @@ var outboxEncoders = map[channels.Kind]outbox.EncoderFor{
 	},
 	channels.KindWhatsApp: jsonBody(whatsapp.RequestBody),
 	channels.KindLine:     jsonBody(line.RequestBody),
-	channels.KindTelegram: jsonBody(func(m channels.Message) ([]byte, error) { return telegram.RequestBody(m, "HTML") }),
+	channels.KindTelegram: jsonBody(func(m channels.Message) ([]byte, error) { return telegram.RequestBody(m, m.ParseMode) }),
 }
 
 func jsonBody(body func(channels.Message) ([]byte, error)) outbox.EncoderFor {

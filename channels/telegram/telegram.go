@@ -1,13 +1,13 @@
 // Package telegram sends messages through the Telegram Bot API
 // (sendMessage) and verifies and parses its webhook updates.
 //
-// Message.Text is sent as-is in the configured parse_mode: herald's template
-// layer renders the final text, the template's own markup included, so this
-// backend never escapes anything. Customer data put into a template must be
-// escaped for the parse mode when it is rendered; EscapeHTML and
-// EscapeMarkdownV2 do that and are meant to be offered to templates as a
-// function. HTML is the default mode because it has only three characters to
-// escape.
+// Message.Text is sent as-is in Message.ParseMode, which comes from the
+// template section's parse_mode: the template layer renders the final text
+// and escapes the customer data in it for that mode (EscapeHTML,
+// EscapeMarkdownV2) while keeping the template's own markup, so this backend
+// never escapes anything. Only the template knows which parts are data, so
+// the mode is the template's to choose, not the channel's; a section without
+// parse_mode is sent as plain text, which nothing can break.
 //
 // The bot token is part of every request URL (/bot<token>/sendMessage), so
 // errors are built without the URL and scrubbed of the token.
@@ -18,7 +18,6 @@
 //	backend = "telegram"
 //	token = "${TELEGRAM_BOT_TOKEN}"
 //	secret_token = "${TELEGRAM_WEBHOOK_SECRET}"  # setWebhook's secret_token
-//	parse_mode = "HTML"                          # or "MarkdownV2", or "" for plain text
 package telegram
 
 import (
@@ -59,9 +58,8 @@ const (
 
 // Options are the backend's keys of [channels.<name>].
 type Options struct {
-	Token       channels.Secret   `toml:"token"`
-	SecretToken channels.Secret   `toml:"secret_token"`
-	ParseMode   *channels.Setting `toml:"parse_mode"` // nil: HTML; "": plain text
+	Token       channels.Secret `toml:"token"`
+	SecretToken channels.Secret `toml:"secret_token"`
 }
 
 // Sender sends through one bot.
@@ -69,7 +67,6 @@ type Sender struct {
 	endpoint    string
 	token       channels.Secret
 	secretToken channels.Secret
-	parseMode   string
 	client      *http.Client
 }
 
@@ -97,15 +94,6 @@ func New(s channels.Settings) (channels.Sender, error) {
 	if strings.ContainsAny(o.Token.Reveal(), "/?#% \t\r\n") {
 		return nil, errors.New("telegram: token must be the bare bot token (like 123456:ABC-DEF...), not a URL; it holds a character that is not allowed")
 	}
-	mode := ModeHTML
-	if o.ParseMode != nil {
-		mode = string(*o.ParseMode)
-	}
-	switch mode {
-	case ModeHTML, ModeMarkdownV2, ModePlain:
-	default:
-		return nil, fmt.Errorf("telegram: parse_mode %q must be \"HTML\", \"MarkdownV2\" or \"\" (plain text)", mode)
-	}
 	base, err := baseURL(s.APIURL)
 	if err != nil {
 		return nil, err
@@ -118,7 +106,6 @@ func New(s channels.Settings) (channels.Sender, error) {
 		endpoint:    base + "/bot" + o.Token.Reveal() + "/sendMessage",
 		token:       o.Token,
 		secretToken: o.SecretToken,
-		parseMode:   mode,
 		client:      client,
 	}, nil
 }
@@ -156,7 +143,7 @@ func (s *Sender) GoString() string { return s.String() }
 // Send sends one message; ProviderID is "<chat_id>:<message_id>", the form
 // ParseInbound uses for InReplyTo.
 func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
-	body, err := RequestBody(m, s.parseMode)
+	body, err := RequestBody(m, m.ParseMode)
 	if err != nil {
 		return channels.Receipt{}, channels.Permanent(err)
 	}
@@ -320,13 +307,13 @@ func RequestBody(m channels.Message, parseMode string) ([]byte, error) {
 
 // Encode returns the request body Send would post.
 func (s *Sender) Encode(m channels.Message) ([]byte, string, error) {
-	b, err := RequestBody(m, s.parseMode)
+	b, err := RequestBody(m, m.ParseMode)
 	return b, "json", err
 }
 
 // Check reports, without the network, what Telegram would refuse.
 func (s *Sender) Check(m channels.Message) []channels.Problem {
-	ps := problems(m, s.parseMode)
+	ps := problems(m, m.ParseMode)
 	if _, err := chatID(m.To); err != nil {
 		ps = append([]channels.Problem{{Severity: "error", Message: strings.TrimPrefix(err.Error(), "telegram: ")}}, ps...)
 	}

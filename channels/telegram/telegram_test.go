@@ -153,14 +153,14 @@ func TestSend(t *testing.T) {
 	defer srv.Close()
 	s := newSender(t, srv.URL, "")
 
-	rc, err := s.Send(context.Background(), channels.Message{To: "-1009876543210", Text: "<b>Hi</b> " + EscapeHTML("Budi & <co>")})
+	rc, err := s.Send(context.Background(), channels.Message{To: "-1009876543210", Text: "<b>Hi</b> " + EscapeHTML("Budi & <co>"), ParseMode: ModeHTML})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rc.ProviderID != "-1009876543210:42" {
 		t.Errorf("ProviderID = %q", rc.ProviderID)
 	}
-	if _, err := s.Send(context.Background(), channels.Message{To: "@herald_news", Text: "hello"}); err != nil {
+	if _, err := s.Send(context.Background(), channels.Message{To: "@herald_news", Text: "hello", ParseMode: ModeHTML}); err != nil {
 		t.Fatal(err)
 	}
 	var want []map[string]any
@@ -180,26 +180,29 @@ func TestChatIDIsSentAsInt64(t *testing.T) {
 	}
 }
 
+// The parse mode is the template's: the message says which markup its text
+// is in, and a message without one goes out as plain text.
 func TestParseModes(t *testing.T) {
 	f := &fakeBot{}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	for _, c := range []struct{ option, want string }{
-		{`parse_mode = "MarkdownV2"`, `{"chat_id":1,"text":"*x*","parse_mode":"MarkdownV2","link_preview_options":{"is_disabled":true}}`},
-		{`parse_mode = ""`, `{"chat_id":1,"text":"*x*","link_preview_options":{"is_disabled":true}}`},
+	for _, c := range []struct{ mode, want string }{
+		{ModeMarkdownV2, `{"chat_id":1,"text":"*x*","parse_mode":"MarkdownV2","link_preview_options":{"is_disabled":true}}`},
+		{ModeHTML, `{"chat_id":1,"text":"*x*","parse_mode":"HTML","link_preview_options":{"is_disabled":true}}`},
+		{ModePlain, `{"chat_id":1,"text":"*x*","link_preview_options":{"is_disabled":true}}`},
 	} {
 		f.bodies = nil
-		if _, err := newSender(t, srv.URL, c.option).Send(context.Background(), channels.Message{To: "1", Text: "*x*"}); err != nil {
+		if _, err := newSender(t, srv.URL, "").Send(context.Background(), channels.Message{To: "1", Text: "*x*", ParseMode: c.mode}); err != nil {
 			t.Fatal(err)
 		}
 		var want map[string]any
 		_ = json.Unmarshal([]byte(c.want), &want)
 		if !reflect.DeepEqual(f.bodies[0], want) {
-			t.Errorf("%s: body = %v, want %v", c.option, f.bodies[0], want)
+			t.Errorf("%q: body = %v, want %v", c.mode, f.bodies[0], want)
 		}
 	}
-	if _, err := New(settings(`token = "1:a"`+"\n"+`parse_mode = "markdown"`, "")); err == nil || !strings.Contains(err.Error(), `parse_mode "markdown"`) {
-		t.Errorf("bad parse_mode: %v", err)
+	if _, err := New(settings(`token = "1:a"`+"\n"+`parse_mode = "HTML"`, "")); err == nil || !strings.Contains(err.Error(), `unknown key "parse_mode"`) {
+		t.Errorf("parse_mode on the channel should be refused (it belongs in the template): %v", err)
 	}
 }
 
@@ -302,14 +305,14 @@ func TestRefusedBeforeSending(t *testing.T) {
 	defer srv.Close()
 	s := newSender(t, srv.URL, "")
 	long := "<b>" + strings.Repeat("a", MaxTextLength) + "</b>"
-	if _, err := s.Send(context.Background(), channels.Message{To: "1", Text: long}); err != nil {
+	if _, err := s.Send(context.Background(), channels.Message{To: "1", Text: long, ParseMode: ModeHTML}); err != nil {
 		t.Errorf("4096 visible characters refused: %v", err)
 	}
 	for name, m := range map[string]channels.Message{
 		"4097 characters": {To: "1", Text: strings.Repeat("a", MaxTextLength+1)},
 		"emoji count 2":   {To: "1", Text: strings.Repeat("😀", MaxTextLength/2+1)},
 		"empty":           {To: "1", Text: "  "},
-		"only markup":     {To: "1", Text: "<b></b>"},
+		"only markup":     {To: "1", Text: "<b></b>", ParseMode: ModeHTML},
 		"bad chat":        {To: "alice", Text: "hi"},
 	} {
 		_, err := s.Send(context.Background(), m)
@@ -320,7 +323,7 @@ func TestRefusedBeforeSending(t *testing.T) {
 	if n := f.calls.Load(); n != 1 {
 		t.Errorf("%d requests sent, want 1", n)
 	}
-	ps := s.Check(channels.Message{To: "alice", Text: strings.Repeat("a", 5000)})
+	ps := s.Check(channels.Message{To: "alice", Text: strings.Repeat("a", 5000), ParseMode: ModeHTML})
 	if len(ps) != 2 || ps[0].Message != `chat id "alice" is neither a number nor @channelusername` ||
 		ps[1].Message != "text is 5000 UTF-16 units after HTML markup, more than Telegram's 4096" {
 		t.Errorf("Check = %+v", ps)
@@ -361,7 +364,7 @@ func TestEscape(t *testing.T) {
 
 func TestEncodeHoldsNoToken(t *testing.T) {
 	s := newSender(t, "", "")
-	b, ext, err := s.Encode(channels.Message{To: "12345", Text: "a <b>b</b>"})
+	b, ext, err := s.Encode(channels.Message{To: "12345", Text: "a <b>b</b>", ParseMode: ModeHTML})
 	if err != nil || ext != "json" || string(b) != `{"chat_id":12345,"text":"a <b>b</b>","parse_mode":"HTML","link_preview_options":{"is_disabled":true}}` {
 		t.Errorf("Encode = %s %q %v", b, ext, err)
 	}

@@ -41,13 +41,20 @@ func interspersed(app *cli.App, args []string) []string {
 			break
 		}
 	}
-	var opts, positional []string
+	var globals, opts, positional []string
 	for ; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--":
 			positional = append(positional, args[i:]...)
 			i = len(args)
+		case strings.HasPrefix(a, "-") && a != "-" && !defines(flags, a) && defines(app.Flags, a):
+			// A global flag written after the command (`send --quiet`).
+			globals = append(globals, a)
+			if takesValue(app.Flags, a) && i+1 < len(args) {
+				globals = append(globals, args[i+1])
+				i++
+			}
 		case strings.HasPrefix(a, "-") && a != "-":
 			opts = append(opts, a)
 			if takesValue(flags, a) && i+1 < len(args) {
@@ -58,7 +65,22 @@ func interspersed(app *cli.App, args []string) []string {
 			positional = append(positional, a)
 		}
 	}
+	out = append(out[:1], append(globals, out[1:]...)...)
 	return append(append(out, opts...), positional...)
+}
+
+// defines reports whether a flag as written ("--now", "-q", "--now=x") is
+// one of flags.
+func defines(flags []cli.Flag, arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func findCommand(cmds []*cli.Command, name string) *cli.Command {

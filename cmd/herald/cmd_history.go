@@ -2,8 +2,40 @@ package main
 
 import (
 	"github.com/urfave/cli/v2"
+
+	"herald/campaign/report"
 )
 
 func historyCommand(io stdio) *cli.Command {
-	return &cli.Command{Name: "history", Usage: "a customer's timeline across channels and campaigns", ArgsUsage: "RECIPIENT_ID", Action: notYet("history")}
+	return &cli.Command{
+		Name:      "history",
+		Usage:     "a customer's timeline across channels and campaigns",
+		ArgsUsage: "RECIPIENT_ID",
+		Description: "Every send, failure, delivery receipt and reply for one recipient id, oldest\n" +
+			"first, so whoever answers the customer next has the context. Addresses are shown\n" +
+			"in full: this is for people with access to the state.",
+		Flags: []cli.Flag{
+			stateDirFlag,
+			&cli.StringFlag{Name: "format", Value: "table", Usage: "`table` or json"},
+		},
+		Action: func(c *cli.Context) error {
+			id, err := oneArg(c, "recipient id")
+			if err != nil {
+				return err
+			}
+			format := c.String("format")
+			if format != "table" && format != "json" {
+				return usagef("--format %q: want table or json", format)
+			}
+			dirs, err := stateDirs(c)
+			if err != nil {
+				return err
+			}
+			events, err := report.History(dirs, id)
+			if err != nil {
+				return stateError(err)
+			}
+			return report.WriteHistory(io.out, events, format)
+		},
+	}
 }

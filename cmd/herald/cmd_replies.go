@@ -1,7 +1,14 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
 	"github.com/urfave/cli/v2"
+
+	"herald/replies"
 )
 
 func repliesCommand(io stdio) *cli.Command {
@@ -9,12 +16,86 @@ func repliesCommand(io stdio) *cli.Command {
 		Name:  "replies",
 		Usage: "receive replies and delivery statuses",
 		Subcommands: []*cli.Command{
-			{Name: "serve", Usage: "HTTP receiver for provider webhooks and one-click unsubscribe", Action: notYet("replies serve")},
-			{Name: "fetch", Usage: "read e-mail replies from the IMAP mailbox", Action: notYet("replies fetch")},
+			{
+				Name:  "serve",
+				Usage: "HTTP receiver for provider webhooks and one-click unsubscribe",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8025", Usage: "`ADDRESS` to listen on (host:port)"},
+					&cli.BoolFlag{Name: "insecure", Usage: "start endpoints that cannot verify their provider's signature (local testing only)"},
+				},
+				Action: func(c *cli.Context) error { return runRepliesServe(c, io) },
+			},
+			{
+				Name:   "fetch",
+				Usage:  "read e-mail replies from the IMAP mailbox",
+				Action: func(c *cli.Context) error { return runRepliesFetch(c, io) },
+			},
 		},
 	}
 }
 
+func runRepliesServe(c *cli.Context, io stdio) error {
+	if c.NArg() > 0 {
+		return usagef("replies serve takes no arguments, got %q", strings.Join(c.Args().Slice(), " "))
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	defer cfg.Close()
+	log := logger(c, io.err)
+	ln, err := net.Listen("tcp", c.String("listen"))
+	if err != nil {
+		return &hinted{err: usagef("cannot listen on %s: %v", c.String("listen"), err), hint: "pick a free address with --listen host:port"}
+	}
+	defer ln.Close()
+	opts := replies.ServerOptions{Config: cfg, Insecure: c.Bool("insecure"), Logger: log}
+	if opts.Insecure && cfg.PublicURL == "" {
+		// Local testing: requests are signed for the address we listen on.
+		opts.BaseURL = "http://" + ln.Addr().String()
+	}
+	srv, err := replies.NewServer(opts)
+	if err != nil {
+		var se *replies.StartError
+		if errors.As(err, &se) {
+			return &hinted{err: &usageError{fmt.Errorf("replies serve will not start an endpoint it cannot verify:\n%w", err)},
+				hint: "set the option named above in herald.toml, or run with --insecure for local testing only"}
+		}
+		return err
+	}
+	log.Info("replies serve listening", "addr", ln.Addr().String(), "endpoints", strings.Join(srv.Endpoints(), ", "))
+	// Serve returns nil after SIGTERM/SIGINT and a graceful shutdown: exit 0.
+	return replies.Serve(c.Context, ln, srv, log)
+}
+
+func runRepliesFetch(c *cli.Context, io stdio) error {
+	if c.NArg() > 0 {
+		return usagef("replies fetch takes no arguments, got %q", strings.Join(c.Args().Slice(), " "))
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	defer cfg.Close()
+	sum, err := replies.FetchReplies(c.Context, replies.FetchOptions{Config: cfg, Logger: logger(c, io.err)})
+	if errors.Is(err, replies.ErrNoMailbox) {
+		return &usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	line := fmt.Sprintf("%d new replies, %d matched, %d opt-outs", sum.New, sum.Matched, sum.OptOuts)
+	if sum.Duplicates > 0 {
+		line += fmt.Sprintf(" (%d already logged)", sum.Duplicates)
+	}
+	if sum.Unreadable > 0 {
+		line += fmt.Sprintf("; %d unreadable messages skipped", sum.Unreadable)
+	}
+	fmt.Fprintln(io.out, line)
+	return nil
+}
+
+// notYet stands in for commands that are not built yet.
 func notYet(name string) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		return &hinted{err: usagef("%s is not available in this build", name), hint: "see the README's command list"}

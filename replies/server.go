@@ -1,0 +1,693 @@
+package replies
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"herald/campaign"
+	"herald/channels"
+	"herald/channels/vonage"
+)
+
+// MaxBody is the largest webhook or unsubscribe body replies serve reads;
+// providers send a few kilobytes, so more is refused with 413.
+const MaxBody = 1 << 20
+
+// ShutdownGrace is how long requests in flight may take to finish after
+// SIGTERM before the server closes their connections.
+const ShutdownGrace = 10 * time.Second
+
+// ServerOptions configure NewServer.
+type ServerOptions struct {
+	Config *campaign.Config
+	// Insecure starts endpoints whose provider secret is not configured, or
+	// whose signature covers a URL when public_url is not set. It is for
+	// local testing: an unverifiable endpoint either refuses every request
+	// or, where the backend can parse without verifying (Vonage), accepts
+	// forged ones.
+	Insecure bool
+	// BaseURL replaces public_url as the base of the URL a provider signed.
+	// The command sets it to the listen address under --insecure when
+	// public_url is empty, so local tests can sign requests; it is never
+	// taken from a request's Host header, which the client chooses.
+	BaseURL string
+	Logger  *slog.Logger     // nil: discard
+	Now     func() time.Time // nil: time.Now
+}
+
+// Server is the HTTP receiver of `herald replies serve`: provider webhooks
+// become rows of replies.csv, suppressions and journal statuses, and
+// one-click unsubscribe POSTs become suppressions. It is an http.Handler;
+// Serve runs it with timeouts and a graceful shutdown.
+type Server struct {
+	stateDir string
+	base     string
+	log      *slog.Logger
+	now      func() time.Time
+
+	byChannel map[string]*endpoint
+	byBackend map[string][]*endpoint
+
+	index   *journalIndex
+	journal *campaign.Journal
+	replies *replyLog
+	seen    *seenSet
+	signer  campaign.UnsubscribeSigner
+}
+
+// endpoint is one channel's webhook.
+type endpoint struct {
+	channel   string
+	backend   string
+	parse     func(channels.InboundRequest) ([]channels.Inbound, error)
+	challenge channels.ChallengeResponder // nil when the provider has no GET challenge
+}
+
+// secretOption names, per backend, the option in [channels.X] that holds
+// the key its webhooks are verified with, for error messages.
+var secretOption = map[string]string{
+	"twilio":          "auth_token",
+	"twilio-whatsapp": "auth_token",
+	"vonage":          "signature_secret",
+	"whatsapp":        "app_secret",
+	"telegram":        "secret_token",
+	"line":            "channel_secret",
+}
+
+// signsURL lists the backends whose signature covers the URL the provider
+// called, which only public_url can tell.
+var signsURL = map[string]bool{"twilio": true, "twilio-whatsapp": true}
+
+// unverifiedParser is implemented by backends that can parse a webhook
+// without checking its signature (Vonage without signature_secret), used
+// only under Insecure.
+type unverifiedParser interface {
+	ParseInboundUnverified(channels.InboundRequest) ([]channels.Inbound, error)
+}
+
+// NewServer builds the receiver for every configured channel whose backend
+// receives webhooks, loads the journal's correlation index and the replies
+// already logged. Without Insecure it refuses, naming each channel and the
+// missing option, when an endpoint could not verify its provider's
+// signature: a receiver that cannot tell forged requests from real ones
+// must not start by accident.
+func NewServer(opts ServerOptions) (*Server, error) {
+	cfg := opts.Config
+	if cfg == nil {
+		return nil, errors.New("replies: NewServer needs a Config")
+	}
+	s := &Server{
+		stateDir:  cfg.StateDir,
+		base:      strings.TrimRight(cfg.PublicURL, "/"),
+		log:       opts.Logger,
+		now:       opts.Now,
+		byChannel: map[string]*endpoint{},
+		byBackend: map[string][]*endpoint{},
+		index:     newJournalIndex(cfg.StateDir),
+		journal:   campaign.OpenJournal(cfg.StateDir),
+		replies:   &replyLog{stateDir: cfg.StateDir},
+	}
+	if opts.BaseURL != "" {
+		s.base = strings.TrimRight(opts.BaseURL, "/")
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+
+	var problems []error
+	for _, ch := range cfg.Channels() {
+		parser, ok := channels.Unwrap(ch.Sender).(channels.InboundParser)
+		if !ok {
+			continue // e-mail, outbox, generic webhook: nothing arrives here
+		}
+		ep := &endpoint{channel: ch.Name, backend: ch.Backend, parse: parser.ParseInbound}
+		ep.challenge, _ = parser.(channels.ChallengeResponder)
+		option := secretOption[ch.Backend]
+		if option == "" {
+			option = "its webhook secret"
+		}
+		if signsURL[ch.Backend] && s.base == "" {
+			err := fmt.Errorf("channel %q (backend %s): public_url is not set in herald.toml, and %s signs the public URL it calls, so its webhooks cannot be verified", ch.Name, ch.Backend, ch.Backend)
+			if !opts.Insecure {
+				problems = append(problems, err)
+				continue
+			}
+			s.log.Warn("--insecure: every request to this endpoint will fail its signature check", "channel", ch.Name, "problem", err.Error())
+		}
+		if missingSecret(parser, s.base+"/webhooks/"+url.PathEscape(ch.Name)) {
+			err := fmt.Errorf("channel %q (backend %s): %s is not set in [channels.%s], so its webhooks cannot be verified", ch.Name, ch.Backend, option, ch.Name)
+			if !opts.Insecure {
+				problems = append(problems, err)
+				continue
+			}
+			if u, ok := parser.(unverifiedParser); ok {
+				ep.parse = u.ParseInboundUnverified
+				s.log.Warn("--insecure: accepting UNSIGNED webhooks; anyone who can reach this endpoint can forge replies and opt-outs", "channel", ch.Name)
+			} else {
+				s.log.Warn("--insecure: this endpoint will refuse every request until "+option+" is set", "channel", ch.Name)
+			}
+		}
+		s.byChannel[ch.Name] = ep
+		s.byBackend[ch.Backend] = append(s.byBackend[ch.Backend], ep)
+	}
+	if len(problems) > 0 {
+		return nil, &StartError{Problems: problems}
+	}
+
+	key, err := campaign.UnsubscribeKey(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	s.signer = campaign.UnsubscribeSigner{Key: key}
+	if s.seen, err = loadSeen(cfg.StateDir); err != nil {
+		return nil, fmt.Errorf("reading replies.csv: %w", err)
+	}
+	if err := s.index.refresh(); err != nil {
+		return nil, err
+	}
+	if s.index.skipped > 0 {
+		s.log.Warn("skipped unreadable journal lines", "lines", s.index.skipped)
+	}
+	return s, nil
+}
+
+// missingSecret reports whether a backend has no key to verify webhooks
+// with. Backends do not expose their options, so it asks the parser itself:
+// an empty request is refused either way, and the refusal says why. Vonage
+// has a sentinel (vonage.ErrNoSecret); the other backends say "... is not
+// configured" in an error wrapping ErrBadSignature. A shared sentinel in
+// package channels would make this exact; until then the phrase is the
+// contract, and TestServeRefusesWithoutSecrets catches a backend that
+// changes it.
+func missingSecret(p channels.InboundParser, u string) bool {
+	_, err := p.ParseInbound(channels.InboundRequest{URL: u, Method: http.MethodPost, Header: http.Header{}, Query: url.Values{}})
+	if errors.Is(err, vonage.ErrNoSecret) {
+		return true
+	}
+	return errors.Is(err, channels.ErrBadSignature) && strings.Contains(err.Error(), "is not configured")
+}
+
+// StartError lists why NewServer refused to start.
+type StartError struct{ Problems []error }
+
+func (e *StartError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+func (e *StartError) Unwrap() []error { return e.Problems }
+
+// Endpoints lists the webhook paths the server answers, with their
+// channel and backend, for the startup log.
+func (s *Server) Endpoints() []string {
+	var out []string
+	for name, ep := range s.byChannel {
+		out = append(out, "/webhooks/"+name+" ("+ep.backend+")")
+	}
+	for backend, eps := range s.byBackend {
+		if len(eps) == 1 && eps[0].channel != backend {
+			if _, taken := s.byChannel[backend]; !taken {
+				out = append(out, "/webhooks/"+backend+" (channel "+eps[0].channel+")")
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// route finds the endpoint for /webhooks/<name>: a channel of that name
+// first (Twilio's status callbacks use it), else the one channel with that
+// backend. With several channels on one backend the backend's name is
+// ambiguous; the hint says which names to use instead.
+func (s *Server) route(name string) (*endpoint, string) {
+	if ep := s.byChannel[name]; ep != nil {
+		return ep, ""
+	}
+	eps := s.byBackend[name]
+	switch len(eps) {
+	case 1:
+		return eps[0], ""
+	case 0:
+		known := make([]string, 0, len(s.byChannel))
+		for n := range s.byChannel {
+			known = append(known, "/webhooks/"+n)
+		}
+		slices.Sort(known)
+		if len(known) == 0 {
+			return nil, fmt.Sprintf("no configured channel receives webhooks at /webhooks/%s (none of the configured channels has a backend that receives webhooks)", name)
+		}
+		return nil, fmt.Sprintf("no configured channel receives webhooks at /webhooks/%s; use one of %s", name, strings.Join(known, ", "))
+	default:
+		names := make([]string, len(eps))
+		for i, ep := range eps {
+			names[i] = "/webhooks/" + ep.channel
+		}
+		slices.Sort(names)
+		return nil, fmt.Sprintf("several channels use backend %s, so /webhooks/%s is ambiguous; point each provider at its channel's URL: %s", name, name, strings.Join(names, ", "))
+	}
+}
+
+// reqInfo collects what a request did, for its log line.
+type reqInfo struct {
+	channel                                string
+	replies, statuses, optouts, duplicates int
+	err                                    error
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ServeHTTP routes a request and logs one line for it: method, path (an
+// unsubscribe token is a capability and is not logged), status, channel,
+// what was recorded and, on failure, why. Never the body or the query,
+// which hold customer text and verify tokens.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	var info reqInfo
+	path := r.URL.Path
+	logPath := path
+	switch {
+	case path == "/healthz":
+		sw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(sw, "ok\n")
+	case strings.HasPrefix(path, "/webhooks/"):
+		s.webhook(sw, r, strings.TrimPrefix(path, "/webhooks/"), &info)
+	case strings.HasPrefix(path, "/unsubscribe/"):
+		logPath = "/unsubscribe/…"
+		s.unsubscribe(sw, r, strings.TrimPrefix(path, "/unsubscribe/"), &info)
+	default:
+		http.Error(sw, "not found: herald replies serve answers /webhooks/<channel>, /unsubscribe/<token> and /healthz", http.StatusNotFound)
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", logPath),
+		slog.Int("status", sw.status),
+		slog.Duration("took", time.Since(start)),
+	}
+	if info.channel != "" {
+		attrs = append(attrs, slog.String("channel", info.channel))
+	}
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"replies", info.replies}, {"statuses", info.statuses}, {"optouts", info.optouts}, {"duplicates", info.duplicates}} {
+		if c.n > 0 {
+			attrs = append(attrs, slog.Int(c.name, c.n))
+		}
+	}
+	level := slog.LevelInfo
+	if info.err != nil {
+		attrs = append(attrs, slog.String("error", info.err.Error()))
+		level = slog.LevelWarn
+		if sw.status >= 500 {
+			level = slog.LevelError
+		}
+	}
+	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// readBody reads at most MaxBody bytes; more is answered with 413.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("request body is larger than %d bytes", MaxBody), http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(w, "could not read the request body", http.StatusBadRequest)
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request, name string, info *reqInfo) {
+	ep, hint := s.route(name)
+	if ep == nil {
+		info.err = errors.New(hint)
+		http.Error(w, hint, http.StatusNotFound)
+		return
+	}
+	info.channel = ep.channel
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "webhooks are POST (or GET for verification)", http.StatusMethodNotAllowed)
+		return
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	query := r.URL.Query()
+	if r.Method == http.MethodGet && ep.challenge != nil && query.Has("hub.mode") {
+		answer, ok := ep.challenge.Challenge(query)
+		if !ok {
+			info.err = errors.New("verification challenge refused: hub.mode is not subscribe or hub.verify_token does not match verify_token")
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, answer)
+		return
+	}
+
+	// The URL the provider signed is the public one, never one rebuilt
+	// from the Host header, which whoever sends the request controls.
+	u := s.base + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	events, err := ep.parse(channels.InboundRequest{URL: u, Method: r.Method, Header: r.Header, Query: query, Body: body})
+	if err != nil {
+		info.err = err
+		if errors.Is(err, channels.ErrBadSignature) {
+			// The detail goes to the log for the operator, not to whoever
+			// is probing the endpoint.
+			http.Error(w, "forbidden: the webhook signature does not verify", http.StatusForbidden)
+			return
+		}
+		http.Error(w, "bad request: the webhook could not be parsed", http.StatusBadRequest)
+		return
+	}
+	if err := s.index.refresh(); err != nil {
+		info.err = err
+		http.Error(w, "internal error: the journal cannot be read", http.StatusInternalServerError)
+		return
+	}
+	for _, ev := range events {
+		if err := s.apply(ep, ev, info); err != nil {
+			// 5xx makes the provider deliver again; what was recorded
+			// before the failure is de-duplicated then.
+			info.err = err
+			http.Error(w, "internal error: the event could not be recorded", http.StatusInternalServerError)
+			return
+		}
+	}
+	if ep.backend == "twilio" || ep.backend == "twilio-whatsapp" {
+		// Twilio wants TwiML; an empty Response sends nothing back.
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+// apply records one verified event.
+func (s *Server) apply(ep *endpoint, ev channels.Inbound, info *reqInfo) error {
+	switch ev.Kind {
+	case channels.InboundReply:
+		return s.reply(ep, ev, Classify(ev.Text), "STOP reply", info)
+	case channels.InboundOptOut:
+		reason := optOutReason(ep.backend)
+		if ev.Text != "" {
+			// A message that the provider already treated as an opt-out
+			// (Twilio Advanced Opt-Out): log it as the customer's reply.
+			return s.reply(ep, ev, ActionStop, reason, info)
+		}
+		if ev.From == "" {
+			return nil
+		}
+		info.optouts++
+		return campaign.AddSuppression(s.stateDir, campaign.Suppression{Address: ev.From, Channel: ep.channel, Reason: reason, AddedAt: s.at(ev.Time)})
+	case channels.InboundStatus:
+		return s.status(ep, ev, info)
+	}
+	return nil
+}
+
+func optOutReason(backend string) string {
+	switch backend {
+	case "line":
+		return "LINE unfollow (blocked the account)"
+	case "telegram":
+		return "blocked the Telegram bot"
+	case "twilio", "twilio-whatsapp":
+		return "opted out at Twilio (OptOutType=STOP)"
+	}
+	return backend + " opt-out"
+}
+
+func (s *Server) at(t time.Time) time.Time {
+	if t.IsZero() {
+		return s.now()
+	}
+	return t
+}
+
+func (s *Server) reply(ep *endpoint, ev channels.Inbound, action Action, reason string, info *reqInfo) error {
+	k := key(ep.channel, ev.ProviderID)
+	if ev.ProviderID != "" && !s.seen.claim(k) {
+		info.duplicates++
+		return nil
+	}
+	row := campaign.Reply{
+		ReceivedAt: s.at(ev.Time),
+		Channel:    ep.channel,
+		From:       ev.From,
+		MessageID:  ev.ProviderID,
+		InReplyTo:  ev.InReplyTo,
+		Text:       ev.Text,
+		Action:     string(action),
+	}
+	if ref := s.index.forReply(ep.channel, ev.From, ev.InReplyTo); ref != nil {
+		row.RecipientID, row.Campaign = ref.Recipient, ref.Campaign
+	}
+	// The suppression goes first: if it fails the provider retries and
+	// nothing is logged yet; if the row then fails, the retry repeats an
+	// idempotent suppression.
+	err := act(s.stateDir, ep.channel, ev.From, action, reason, s.at(ev.Time))
+	if err == nil {
+		err = s.replies.append(row)
+	}
+	if err != nil {
+		if ev.ProviderID != "" {
+			s.seen.release(k)
+		}
+		return err
+	}
+	info.replies++
+	if action == ActionStop {
+		info.optouts++
+	}
+	return nil
+}
+
+// act carries out a keyword: STOP suppresses the address on the channel it
+// came from, START lifts that channel's suppression, HELP only gets logged.
+func act(stateDir, channel, address string, action Action, reason string, at time.Time) error {
+	if address == "" {
+		return nil
+	}
+	switch action {
+	case ActionStop:
+		return campaign.AddSuppression(stateDir, campaign.Suppression{Address: address, Channel: channel, Reason: reason, AddedAt: at})
+	case ActionStart:
+		_, err := campaign.RemoveSuppression(stateDir, address, channel)
+		return err
+	}
+	return nil
+}
+
+// deliveryStatus maps a provider status to the journal's: only final
+// outcomes are journaled ("sent" and "queued" say nothing new).
+func deliveryStatus(s string) string {
+	switch s {
+	case "delivered", "read":
+		return campaign.StatusDelivered
+	case "failed", "undelivered":
+		return campaign.StatusUndelivered
+	}
+	return ""
+}
+
+func (s *Server) status(ep *endpoint, ev channels.Inbound, info *reqInfo) error {
+	status := deliveryStatus(ev.Status)
+	if status == "" {
+		return nil
+	}
+	ref := s.index.forProviderID(ep.channel, ev.StatusFor)
+	if ref == nil {
+		// Not a message this state directory sent (another shard, or a
+		// message sent outside herald): nothing to attribute it to.
+		s.log.Info("delivery status for a message not in the journal", "channel", ep.channel, "status", status)
+		return nil
+	}
+	// One entry per outcome of a message: redeliveries, a "read" after a
+	// "delivered", and the parts of a long Vonage SMS count once.
+	if !s.index.claimStatus(ep.channel, ref.ProviderID, status) {
+		info.duplicates++
+		return nil
+	}
+	err := s.journal.Append(campaign.Entry{
+		Time:       s.at(ev.Time),
+		Campaign:   ref.Campaign,
+		Recipient:  ref.Recipient,
+		Channel:    ep.channel,
+		Address:    ref.Address,
+		Locale:     ref.Locale,
+		Status:     status,
+		ProviderID: ref.ProviderID,
+		MessageID:  ref.MessageID,
+		Error:      ev.Error,
+		Attempt:    ref.Attempt,
+	})
+	if err != nil {
+		s.index.releaseStatus(ep.channel, ref.ProviderID, status)
+		return err
+	}
+	info.statuses++
+	return nil
+}
+
+var unsubscribePage = template.Must(template.New("page").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="robots" content="noindex"><title>{{.Title}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}button{font-size:1rem;padding:.6rem 1.2rem}</style>
+</head><body><h1>{{.Title}}</h1><p>{{.Text}}</p>
+{{if .Form}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>{{end}}
+</body></html>
+`))
+
+type pageData struct {
+	Title, Text string
+	Form        bool
+}
+
+func writePage(w http.ResponseWriter, status int, d pageData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Robots-Tag", "noindex")
+	w.WriteHeader(status)
+	_ = unsubscribePage.Execute(w, d)
+}
+
+// unsubscribe serves /unsubscribe/<token> (RFC 8058). Only a POST with
+// List-Unsubscribe=One-Click unsubscribes; a GET, which link scanners and
+// previews make, shows a page whose button sends that POST.
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request, token string, info *reqInfo) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "use POST to unsubscribe", http.StatusMethodNotAllowed)
+		return
+	}
+	channel, address, err := s.signer.Verify(token)
+	if err != nil {
+		info.err = err
+		writePage(w, http.StatusForbidden, pageData{Title: "Link not valid", Text: "This unsubscribe link is not valid. Please use the link from the most recent message you received."})
+		return
+	}
+	info.channel = channel
+	if r.Method != http.MethodPost {
+		writePage(w, http.StatusOK, pageData{Title: "Unsubscribe", Text: "Press the button to stop receiving these messages.", Form: true})
+		return
+	}
+	if !readForm(w, r) {
+		return
+	}
+	if r.PostForm.Get("List-Unsubscribe") != "One-Click" {
+		info.err = errors.New("POST without List-Unsubscribe=One-Click")
+		http.Error(w, "bad request: the body must be List-Unsubscribe=One-Click (RFC 8058)", http.StatusBadRequest)
+		return
+	}
+	if err := campaign.AddSuppression(s.stateDir, campaign.Suppression{Address: address, Channel: channel, Reason: "one-click unsubscribe", AddedAt: s.now()}); err != nil {
+		info.err = err
+		http.Error(w, "internal error: the unsubscribe could not be recorded; please try again", http.StatusInternalServerError)
+		return
+	}
+	info.optouts++
+	writePage(w, http.StatusOK, pageData{Title: "Unsubscribed", Text: "You will not receive these messages any more."})
+}
+
+// readForm parses a form POST (urlencoded or multipart, as RFC 8058
+// allows) of at most MaxBody bytes.
+func readForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(MaxBody)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("request body is larger than %d bytes", MaxBody), http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(w, "bad request: the body is not a form", http.StatusBadRequest)
+		}
+		return false
+	}
+	return true
+}
+
+// Serve answers requests on ln with h until ctx is cancelled (SIGTERM or
+// SIGINT in the command), then shuts down gracefully: no new connections,
+// requests in flight get ShutdownGrace to finish. It returns nil after a
+// clean shutdown.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	srv := &http.Server{
+		Handler: h,
+		// Timeouts keep slow or stalled clients (slowloris) from holding
+		// connections: a header must arrive within 5 s, a 1 MiB body in 30.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-done
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("requests still running after %s were cut off: %w", ShutdownGrace, err)
+	}
+	return nil
+}
