@@ -101,22 +101,31 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintln(w, "Nothing in the journal yet: run `herald send` first.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
-	table := func(title string, m map[string]*Counts) {
-		fmt.Fprintf(tw, "%s\tSENT\tFAILED\tSKIPPED\tIN DOUBT\tREPLIED\tOPTED OUT\tREPLY RATE\t\n", title)
-		line := func(k string, c Counts) {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", k, c.Sent, c.Failed, c.Skipped, c.InDoubt, c.Replied, c.OptedOut, percent(c))
+	// Numbers align right; the first column is padded by hand so names
+	// still read left-aligned.
+	width := len("CHANNEL")
+	for _, m := range []map[string]*Counts{r.ByChannel, r.ByLocale} {
+		for k := range m {
+			width = max(width, len(k))
 		}
-		for _, k := range sortedKeys(m) {
-			line(k, *m[k])
+	}
+	for _, t := range []struct {
+		title string
+		m     map[string]*Counts
+	}{{"CHANNEL", r.ByChannel}, {"LOCALE", r.ByLocale}} {
+		tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "%-*s\tSENT\tFAILED\tSKIPPED\tIN DOUBT\tREPLIED\tOPTED OUT\tREPLY RATE\t\n", width, t.title)
+		line := func(k string, c Counts) {
+			fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", width, k, c.Sent, c.Failed, c.Skipped, c.InDoubt, c.Replied, c.OptedOut, percent(c))
+		}
+		for _, k := range sortedKeys(t.m) {
+			line(k, *t.m[k])
 		}
 		line("total", r.Totals)
-		fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t")
-	}
-	table("CHANNEL", r.ByChannel)
-	table("LOCALE", r.ByLocale)
-	if err := tw.Flush(); err != nil {
-		return err
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "reply rate: %s (%d replied of %d sent)\n", percent(r.Totals), r.Totals.Replied, r.Totals.Sent)
 	fmt.Fprintf(w, "median time to first reply: %s\n", r.MedianText())
@@ -124,10 +133,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(w, "%d in doubt: the process stopped during the provider call; `herald send --retry-in-doubt` retries them, `herald history ID` shows each\n", r.Totals.InDoubt)
 	}
 	if r.UnmatchedReplies > 0 {
-		fmt.Fprintf(w, "%d replies match no send in these journals (another shard's state dir? pass every one with --state-dir)\n", r.UnmatchedReplies)
+		fmt.Fprintf(w, "%s no send in these journals (another shard's state dir? pass every one with --state-dir)\n", unmatched(r.UnmatchedReplies))
 	}
 	if r.TornLines > 0 {
-		fmt.Fprintf(w, "%d journal lines were torn by a crash and skipped\n", r.TornLines)
+		fmt.Fprintf(w, "%d journal line(s) torn by a crash were skipped\n", r.TornLines)
 	}
 	return nil
 }
@@ -160,4 +169,11 @@ func percent(c Counts) string {
 		return "-"
 	}
 	return strconv.FormatFloat(100*c.ReplyRate(), 'f', 1, 64) + "%"
+}
+
+func unmatched(n int) string {
+	if n == 1 {
+		return "1 reply matches"
+	}
+	return strconv.Itoa(n) + " replies match"
 }

@@ -44,10 +44,10 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		},
 	}
 	if r.UnmatchedReplies > 0 {
-		data.Notes = append(data.Notes, fmt.Sprintf("%d replies match no send in these journals: is a shard's state directory missing?", r.UnmatchedReplies))
+		data.Notes = append(data.Notes, unmatched(r.UnmatchedReplies)+" no send in these journals: is a shard's state directory missing?")
 	}
 	if r.Totals.InDoubt > 0 {
-		data.Notes = append(data.Notes, fmt.Sprintf("%d recipients are in doubt (the process stopped during the provider call); herald send --retry-in-doubt retries them.", r.Totals.InDoubt))
+		data.Notes = append(data.Notes, fmt.Sprintf("%d in doubt: the process stopped during the provider call; herald send --retry-in-doubt retries them.", r.Totals.InDoubt))
 	}
 	return page.Execute(w, data)
 }

@@ -26,10 +26,13 @@
 package channeltest
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +71,7 @@ type Request struct {
 
 	To       string // the recipient as the provider read it; "" when refused before that
 	Status   int    // HTTP status of the answer
+	Answer   []byte // body of the answer
 	Code     string // the provider's error code or status answered; "" on success
 	Accepted bool   // the provider took the message (it would reach the recipient)
 }
@@ -155,6 +159,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 	if unavailable {
 		// An outage in front of the API: nothing is parsed or accepted.
 		a = s.p.unavailable()
+		a.to = peekRecipient(r, body) // for the record only
 	} else {
 		a = s.p.handle(r, body)
 	}
@@ -175,7 +180,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		s.reqs = append(s.reqs, Request{
 			Time: arrived, Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
 			Header: r.Header.Clone(), Body: body,
-			To: a.to, Status: a.status, Code: a.code, Accepted: a.accepted,
+			To: a.to, Status: a.status, Answer: a.body, Code: a.code, Accepted: a.accepted,
 		})
 	}
 	s.mu.Unlock()
@@ -284,4 +289,25 @@ func (s *server) nextID() int64 { return s.ids.Add(1) }
 
 func retryAfterHeader(secs int) map[string]string {
 	return map[string]string{"Content-Type": "application/json", "Retry-After": strconv.Itoa(secs)}
+}
+
+// peekRecipient finds the recipient in a request the provider did not read
+// (an outage), so the record still says whom it was for.
+func peekRecipient(r *http.Request, body []byte) string {
+	var j map[string]any
+	if json.Unmarshal(body, &j) == nil {
+		for _, k := range []string{"to", "chat_id"} {
+			if v, ok := j[k]; ok {
+				return fmt.Sprint(v)
+			}
+		}
+		return ""
+	}
+	form, _ := url.ParseQuery(string(body))
+	for _, k := range []string{"To", "to", "chat_id"} {
+		if v := form.Get(k); v != "" {
+			return v
+		}
+	}
+	return r.URL.Query().Get("chat_id")
 }

@@ -132,6 +132,7 @@ func (f *lineAPI) handle(r *http.Request, raw []byte) answer {
 	if throttled, secs := f.s.takeThrottle(); throttled {
 		a := lineErr(http.StatusTooManyRequests, "The API rate limit has been exceeded. Try again later.")
 		a.header["Retry-After"] = fmt.Sprint(secs)
+		a.to = peekTo(raw) // for the record only
 		return a
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {

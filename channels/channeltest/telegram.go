@@ -69,13 +69,15 @@ func (f *telegramAPI) handle(r *http.Request, raw []byte) answer {
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		return tgErr(http.StatusBadRequest, "Bad Request: unsupported HTTP method", nil)
 	}
-	if throttled, secs := f.s.takeThrottle(); throttled {
-		return tgErr(http.StatusTooManyRequests, fmt.Sprintf("Too Many Requests: retry after %d", secs),
-			map[string]any{"retry_after": secs})
-	}
 	params, bad := tgParams(r, raw)
 	if bad != "" {
 		return tgErr(http.StatusBadRequest, bad, nil)
+	}
+	if throttled, secs := f.s.takeThrottle(); throttled {
+		a := tgErr(http.StatusTooManyRequests, fmt.Sprintf("Too Many Requests: retry after %d", secs),
+			map[string]any{"retry_after": secs})
+		a.to = chatString(params["chat_id"]) // for the record only
+		return a
 	}
 	chat, hasChat := params["chat_id"]
 	chatStr := ""
@@ -304,4 +306,12 @@ func tgParseMarkdownV2(s string) (string, string) {
 		lineStart = c == '\n'
 	}
 	return out.String(), ""
+}
+
+// chatString is a chat_id parameter as text, for the record.
+func chatString(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
 }

@@ -64,13 +64,10 @@ func (f *twilioAPI) handle(r *http.Request, raw []byte) answer {
 		a.header = map[string]string{"WWW-Authenticate": `Basic realm="Twilio API"`}
 		return a
 	}
-	if throttled, secs := f.s.takeThrottle(); throttled {
-		a := twilioErr(http.StatusTooManyRequests, 20429, "Too Many Requests")
-		a.header = retryAfterHeader(secs)
-		return a
-	}
 	// Twilio reads parameters only from a form body: JSON or anything else
 	// arrives as "no parameters", so the first complaint is the missing To.
+	// (A throttled request gets 429 whatever its body; the fake reads the
+	// form first only to record the recipient.)
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
 		return twilioErr(http.StatusBadRequest, 21604, "A 'To' phone number is required.")
 	}
@@ -79,6 +76,12 @@ func (f *twilioAPI) handle(r *http.Request, raw []byte) answer {
 		return twilioErr(http.StatusBadRequest, 21604, "A 'To' phone number is required.")
 	}
 	to, from, service := form.Get("To"), form.Get("From"), form.Get("MessagingServiceSid")
+	if throttled, secs := f.s.takeThrottle(); throttled {
+		a := twilioErr(http.StatusTooManyRequests, 20429, "Too Many Requests")
+		a.header = retryAfterHeader(secs)
+		a.to = to // for the record only
+		return a
+	}
 	body, media, content := form.Get("Body"), form["MediaUrl"], form.Get("ContentSid")
 	switch {
 	case to == "":

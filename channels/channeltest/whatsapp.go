@@ -117,6 +117,7 @@ func (f *whatsappAPI) handle(r *http.Request, raw []byte) answer {
 		a := graphErr(http.StatusTooManyRequests, 130429, "OAuthException", "Rate limit hit",
 			"Cloud API message throughput has been reached.")
 		a.header = retryAfterHeader(secs)
+		a.to = peekTo(raw) // for the record only
 		return a
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
@@ -290,4 +291,14 @@ func (f *whatsappAPI) checkTemplate(raw json.RawMessage) (answer, bool) {
 		}
 	}
 	return answer{}, true
+}
+
+// peekTo reads "to" from a JSON body, for recording a request refused before
+// its body was checked.
+func peekTo(raw []byte) string {
+	var v struct {
+		To string `json:"to"`
+	}
+	json.Unmarshal(raw, &v)
+	return v.To
 }

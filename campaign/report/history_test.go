@@ -1,0 +1,89 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestHistoryIsOneCustomersTimelineInOrder(t *testing.T) {
+	longErr := "whatsapp: 131026 Message undeliverable: " + strings.Repeat("the recipient's phone number is not a WhatsApp number ", 4)
+	shard0 := stateDir(t, map[string]string{
+		"journal.jsonl": "" +
+			// Same instant (send --now): the written order is the order.
+			journalLine("2026-03-02T09:00:00Z", camp, "r1", "whatsapp", "+6281", "id", "attempt", "") +
+			journalLine("2026-03-02T09:00:00Z", camp, "r2", "email", "other@x", "en", "attempt", "") +
+			journalLine("2026-03-02T09:00:00Z", camp, "r1", "whatsapp", "+6281", "id", "failed", longErr) +
+			journalLine("2026-03-02T09:00:00Z", camp, "r1", "sms", "+6281", "id", "attempt", "") +
+			journalLine("2026-03-02T09:00:00Z", camp, "r1", "sms", "+6281", "id", "sent", ""),
+		"replies.csv": replyHeader +
+			"2026-03-02T09:45:00Z,sms,+6281,r1,spring-sale,s2,,STOP,stop\n" +
+			"2026-03-02T09:00:00Z,sms,+6281,r1,spring-sale,s1,,\"Kapan\ndatang?\",\n",
+	})
+	// A later campaign, sent from another shard's state dir.
+	shard1 := stateDir(t, map[string]string{
+		"journal.jsonl": journalLine("2026-03-01T08:00:00Z", "winter", "r1", "email", "budi@x", "id", "sent", ""),
+	})
+	events, err := History([]string{shard0, shard1}, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, e.Campaign+" "+e.Channel+" "+eventName(e))
+	}
+	want := []string{
+		"winter email sent",
+		"spring-sale whatsapp attempt",
+		"spring-sale whatsapp failed",
+		"spring-sale sms attempt",
+		"spring-sale sms sent",
+		"spring-sale sms reply",
+		"spring-sale sms reply (stop)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	var table bytes.Buffer
+	if err := WriteHistory(&table, events, "table"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(table.String()), "\n")
+	if len(lines) != 1+len(want) {
+		t.Fatalf("a reply's newline broke the table into %d lines:\n%s", len(lines), table.String())
+	}
+	for _, frag := range []string{
+		"2026-03-02 09:00:00  spring-sale  whatsapp  failed",
+		"to +6281, whatsapp: 131026 Message undeliverable: the recipient's phone number…",
+		"from +6281: \u201cKapan datang?\u201d",
+	} {
+		if !strings.Contains(table.String(), frag) {
+			t.Errorf("table lacks %q:\n%s", frag, table.String())
+		}
+	}
+
+	// JSON keeps the whole error and the text as written.
+	var js bytes.Buffer
+	if err := WriteHistory(&js, events, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var decoded []Event
+	if err := json.Unmarshal(js.Bytes(), &decoded); err != nil {
+		t.Fatal(err)
+	}
+	if decoded[2].Error != longErr || decoded[5].Text != "Kapan\ndatang?" || decoded[6].Action != "stop" {
+		t.Errorf("JSON lost detail: %+v", decoded)
+	}
+}
+
+func TestHistoryOfAnUnknownRecipient(t *testing.T) {
+	dir := stateDir(t, map[string]string{"journal.jsonl": journalLine("2026-03-02T09:00:00Z", camp, "r1", "sms", "+1", "en", "sent", "")})
+	_, err := History([]string{dir}, "R1")
+	var ur *UnknownRecipientError
+	if !errors.As(err, &ur) || ur.Recipient != "R1" {
+		t.Fatalf("err = %v, want an UnknownRecipientError (ids are exact)", err)
+	}
+}
