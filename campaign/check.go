@@ -1,9 +1,9 @@
 package campaign
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"strconv"
@@ -105,47 +105,32 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		section string
 		sev     string
 	}
+	type keyed struct {
+		key key
+		f   Finding
+	}
+	type rowResult struct {
+		locale   string
+		channels []string
+		found    []keyed
+	}
 	grouped := map[key]*Finding{}
 	counts := map[key]int{}
 	var order []key
-	note := func(k key, f Finding) {
-		if grouped[k] == nil {
-			grouped[k] = &f
-			order = append(order, k)
-		}
-		counts[k]++
-	}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var rowErrs audience.RowErrors
-			if errors.As(err, &rowErrs) {
-				for _, re := range rowErrs {
-					findings = append(findings, Finding{File: re.File, Line: re.Line, Severity: "error", Message: trimLocation(re.Error())})
-				}
-				continue
-			}
-			findings = append(findings, findingsOf(err, "error")...)
-			break
-		}
-		stats.Recipients++
+	work := func(rec *audience.Recipient) rowResult {
 		if p == nil {
-			continue
+			return rowResult{}
 		}
 		row := p.Plan(rec)
-		stats.Locales[row.Locale]++
+		res := rowResult{locale: row.Locale}
+		where := fmt.Sprintf("recipient %q (%s:%d)", rec.ID, c.Audience, rec.Line)
 		for _, cand := range row.Candidates {
-			stats.Channels[cand.Channel.Name]++
-			stats.Messages++
+			res.channels = append(res.channels, cand.Channel.Name)
 			msg, err := p.Message(row, cand)
-			where := fmt.Sprintf("recipient %q (%s:%d)", rec.ID, c.Audience, rec.Line)
 			if err != nil {
 				for _, f := range findingsOf(err, "error") {
 					f.Message = fmt.Sprintf("%s [for %s]", f.Message, where)
-					note(key{f.File, f.Line, cand.Channel.Name, "error"}, f)
+					res.found = append(res.found, keyed{key{f.File, f.Line, cand.Channel.Name, "error"}, f})
 				}
 				continue
 			}
@@ -159,9 +144,41 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 					sev = "error"
 				}
 				f := Finding{File: set.File(row.Locale), Severity: sev, Message: fmt.Sprintf("[%s] %s [for %s]", cand.Channel.Name, prob.Message, where)}
-				note(key{f.File, 0, cand.Channel.Name + prob.Message[:min(12, len(prob.Message))], sev}, f)
+				res.found = append(res.found, keyed{key{f.File, 0, cand.Channel.Name + prob.Message[:min(12, len(prob.Message))], sev}, f})
 			}
 		}
+		return res
+	}
+	walkErr := eachRow(context.Background(), r, work, func(rec *audience.Recipient, res rowResult, rowErr error) error {
+		if rowErr != nil {
+			var rowErrs audience.RowErrors
+			errors.As(rowErr, &rowErrs)
+			for _, re := range rowErrs {
+				findings = append(findings, Finding{File: re.File, Line: re.Line, Severity: "error", Message: trimLocation(re.Error())})
+			}
+			return nil
+		}
+		stats.Recipients++
+		if p == nil {
+			return nil
+		}
+		stats.Locales[res.locale]++
+		for _, ch := range res.channels {
+			stats.Channels[ch]++
+			stats.Messages++
+		}
+		for _, k := range res.found {
+			if grouped[k.key] == nil {
+				f := k.f
+				grouped[k.key] = &f
+				order = append(order, k.key)
+			}
+			counts[k.key]++
+		}
+		return nil
+	})
+	if walkErr != nil {
+		findings = append(findings, findingsOf(walkErr, "error")...)
 	}
 	for _, k := range order {
 		f := *grouped[k]

@@ -83,29 +83,37 @@ func WritePlan(ctx context.Context, cfg *Config, c *Campaign, opts PlanOptions, 
 	defer r.Close()
 	t := &PlanTotals{ByState: map[string]int{}, ByChannel: map[string]int{}, ByLocale: map[string]int{}, ByHour: map[string]int{}, Segments: map[string]int{}, Cost: map[string]float64{}}
 	out := newPlanWriter(opts.Format, w)
-	for ctx.Err() == nil {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var rowErrs audience.RowErrors
-			if !errors.As(err, &rowErrs) {
-				return nil, err
-			}
-			t.Invalid++
-			fmt.Fprintln(errw, err)
-			if len(rowErrs) > 0 {
-				if werr := out.write(PlanRecord{ID: rowIDHint(rowErrs), State: StateSkipped, Reason: ReasonInvalid, Fallbacks: []string{}}); werr != nil {
-					return nil, werr
-				}
-			}
-			continue
-		}
+	type planned struct {
+		row      *Row
+		segments int
+	}
+	work := func(rec *audience.Recipient) planned {
 		if !opts.Shard.Has(rec.ID) {
-			continue
+			return planned{}
 		}
 		row := p.Plan(rec)
+		pl := planned{row: row}
+		// Segments need the rendered SMS, so they are counted here, on
+		// the workers, rather than while writing.
+		if len(row.Candidates) > 0 && row.Candidates[0].Channel.Kind == channels.KindSMS && row.State != StateSent {
+			if msg, err := p.Message(row, row.Candidates[0]); err == nil {
+				pl.segments = sms.Segments(msg.Text).Segments
+			}
+		}
+		return pl
+	}
+	err = eachRow(ctx, r, work, func(rec *audience.Recipient, pl planned, rowErr error) error {
+		if rowErr != nil {
+			var rowErrs audience.RowErrors
+			errors.As(rowErr, &rowErrs)
+			t.Invalid++
+			fmt.Fprintln(errw, rowErr)
+			return out.write(PlanRecord{ID: rowIDHint(rowErrs), State: StateSkipped, Reason: ReasonInvalid, Fallbacks: []string{}})
+		}
+		row := pl.row
+		if row == nil {
+			return nil // another shard's
+		}
 		t.Recipients++
 		t.ByState[row.State]++
 		if row.State == StateInDoubt {
@@ -115,20 +123,20 @@ func WritePlan(ctx context.Context, cfg *Config, c *Campaign, opts PlanOptions, 
 			t.ByChannel[ch]++
 			t.ByLocale[row.Locale]++
 			t.ByHour[row.SendAt.Format("15:00")]++
-			cand := row.Candidates[0]
-			if cand.Channel.Kind == channels.KindSMS && row.State != StateSent {
-				if msg, err := p.Message(row, cand); err == nil {
-					n := sms.Segments(msg.Text).Segments
-					t.Segments[ch] += n
-					t.Cost[ch] += float64(n) * cand.Channel.Price
-				}
-			} else if row.State != StateSent {
-				t.Cost[ch] += cand.Channel.Price
+			price := row.Candidates[0].Channel.Price
+			switch {
+			case row.State == StateSent:
+			case pl.segments > 0:
+				t.Segments[ch] += pl.segments
+				t.Cost[ch] += float64(pl.segments) * price
+			default:
+				t.Cost[ch] += price
 			}
 		}
-		if err := out.write(row.Record()); err != nil {
-			return nil, err
-		}
+		return out.write(row.Record())
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := out.close(); err != nil {
 		return nil, err

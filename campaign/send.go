@@ -90,10 +90,28 @@ func (s *Summary) Failed() bool { return s.Totals.Failed > 0 || s.Totals.InDoubt
 var ErrInvalidAudience = errors.New("the audience has invalid rows")
 
 // InvalidRowsError lists the invalid rows found before sending.
-type InvalidRowsError struct{ Rows []error }
+type InvalidRowsError struct {
+	Rows  []error // the first maxListedProblems
+	Total int
+}
+
+// maxListedProblems bounds what an error keeps: a broken column in a
+// million-row file must not become a million-line error held in memory.
+const maxListedProblems = 200
+
+func (e *InvalidRowsError) add(err error) {
+	e.Total++
+	if len(e.Rows) < maxListedProblems {
+		e.Rows = append(e.Rows, err)
+	}
+}
 
 func (e *InvalidRowsError) Error() string {
-	return fmt.Sprintf("%d invalid audience rows: nothing was sent (fix them, or pass --skip-invalid to send to the others)", len(e.Rows))
+	more := ""
+	if e.Total > len(e.Rows) {
+		more = fmt.Sprintf(" (the first %d are listed; `herald check` lists them all)", len(e.Rows))
+	}
+	return fmt.Sprintf("%d invalid audience rows: nothing was sent%s; fix them, or pass --skip-invalid to send to the others", e.Total, more)
 }
 
 func (e *InvalidRowsError) Unwrap() error { return ErrInvalidAudience }
@@ -154,7 +172,7 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 	}
 	// Validate first: nothing is sent from a campaign whose audience or
 	// templates fail for a recipient who would get a message now.
-	if err := prepass(p, c, opts); err != nil {
+	if err := prepass(ctx, p, c, opts); err != nil {
 		return nil, err
 	}
 	sum := &Summary{ByChannel: map[string]*Counts{}}
@@ -289,44 +307,47 @@ func feed(ctx context.Context, p *Planner, c *Campaign, opts SendOptions, note f
 
 // prepass reads the whole audience once before anything is sent: invalid
 // rows stop the send (unless --skip-invalid) and so does a message that does
-// not render for a recipient who is due now.
-func prepass(p *Planner, c *Campaign, opts SendOptions) error {
+// not render for a recipient who is due now. Rows are planned and rendered
+// on every core; nothing rendered is kept.
+func prepass(ctx context.Context, p *Planner, c *Campaign, opts SendOptions) error {
 	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: p.Config.ChannelNames()})
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	var bad []error
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var rowErrs audience.RowErrors
-			if errors.As(err, &rowErrs) {
-				if !opts.SkipInvalid {
-					bad = append(bad, err)
-				}
-				continue
-			}
-			return err
-		}
+	problems := &InvalidRowsError{}
+	err = eachRow(ctx, r, func(rec *audience.Recipient) []error {
 		if !opts.Shard.Has(rec.ID) {
-			continue
+			return nil
 		}
 		row := p.Plan(rec)
 		if row.State != StateDue && !retryable(row, p.Now, opts) {
-			continue
+			return nil
 		}
+		var errs []error
 		for _, cand := range row.Candidates {
 			if _, err := p.Message(row, cand); err != nil {
-				bad = append(bad, fmt.Errorf("%s:%d: recipient %q, channel %s: %w", c.Audience, rec.Line, rec.ID, cand.Channel.Name, err))
+				errs = append(errs, fmt.Errorf("%s:%d: recipient %q, channel %s: %w", c.Audience, rec.Line, rec.ID, cand.Channel.Name, err))
 			}
 		}
+		return errs
+	}, func(_ *audience.Recipient, errs []error, rowErr error) error {
+		if rowErr != nil {
+			if !opts.SkipInvalid {
+				problems.add(rowErr)
+			}
+			return nil
+		}
+		for _, e := range errs {
+			problems.add(e)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if len(bad) > 0 {
-		return &InvalidRowsError{Rows: bad}
+	if problems.Total > 0 {
+		return problems
 	}
 	return nil
 }

@@ -110,15 +110,9 @@ func loadTestConfig(t testing.TB, text string) *campaign.Config {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if tt, ok := t.(*testing.T); ok {
-		tt.Setenv("TWILIO_AUTH_TOKEN", twilioToken)
-		tt.Setenv("VONAGE_SIGNATURE_SECRET", vonageSecret)
-		tt.Setenv("WHATSAPP_APP_SECRET", metaAppSecret)
-	} else {
-		os.Setenv("TWILIO_AUTH_TOKEN", twilioToken)
-		os.Setenv("VONAGE_SIGNATURE_SECRET", vonageSecret)
-		os.Setenv("WHATSAPP_APP_SECRET", metaAppSecret)
-	}
+	t.Setenv("TWILIO_AUTH_TOKEN", twilioToken)
+	t.Setenv("VONAGE_SIGNATURE_SECRET", vonageSecret)
+	t.Setenv("WHATSAPP_APP_SECRET", metaAppSecret)
 	cfg, err := campaign.LoadConfig(campaign.Options{ConfigPath: path, Registry: testRegistry()})
 	if err != nil {
 		t.Fatalf("loading config: %v", err)

@@ -334,7 +334,9 @@ func TestMemoryFollowsPairsNotLines(t *testing.T) {
 	<-done
 	wantCounts(t, "totals", &rep.Totals, Counts{Failed: 1000})
 	grew := int64(peak.Load()) - int64(before.HeapAlloc)
-	if grew > size/3 {
+	// Holding the lines would take more than the file's size; the garbage
+	// of a streamed read stays around the runtime's 4 MB minimum heap goal.
+	if grew > size/2 {
 		t.Errorf("the heap grew by %d bytes reading a %d-byte journal: is it streamed?", grew, size)
 	}
 	t.Logf("journal %d bytes, heap grew at most %d bytes", size, grew)

@@ -85,6 +85,7 @@ func TestNiceScale(t *testing.T) {
 // colours. A page that parses but draws nothing (a broken viewBox, CSS
 // that hides the SVG) passes every string check and fails here.
 func TestHTMLRendersInChromium(t *testing.T) {
+	t.Parallel() // a browser start is slow; the rest need not wait for it
 	browser := findChromium()
 	if browser == "" {
 		if os.Getenv("CI") == "true" {

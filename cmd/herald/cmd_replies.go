@@ -84,15 +84,22 @@ func runRepliesFetch(c *cli.Context, io stdio) error {
 	if err != nil {
 		return err
 	}
-	line := fmt.Sprintf("%d new replies, %d matched, %d opt-outs", sum.New, sum.Matched, sum.OptOuts)
+	line := fmt.Sprintf("%s, %d matched, %s", fetchCount(sum.New, "new reply", "new replies"), sum.Matched, fetchCount(sum.OptOuts, "opt-out", "opt-outs"))
 	if sum.Duplicates > 0 {
 		line += fmt.Sprintf(" (%d already logged)", sum.Duplicates)
 	}
 	if sum.Unreadable > 0 {
-		line += fmt.Sprintf("; %d unreadable messages skipped", sum.Unreadable)
+		line += fmt.Sprintf("; %s skipped", fetchCount(sum.Unreadable, "unreadable message", "unreadable messages"))
 	}
 	fmt.Fprintln(io.out, line)
 	return nil
+}
+
+func fetchCount(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // notYet stands in for commands that are not built yet.

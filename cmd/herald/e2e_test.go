@@ -61,14 +61,9 @@ func readJournal(t *testing.T, stateDir string) []journalLine {
 
 // herald runs the real command line in-process and returns its exit status
 // and output.
-func herald(t *testing.T, dir string, args ...string) (int, string, string) {
+func herald(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	wd, _ := os.Getwd()
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(wd)
 	code := run(context.Background(), append([]string{"herald"}, args...), stdio{in: strings.NewReader(""), out: &out, err: &errOut})
 	return code, out.String(), errOut.String()
 }
@@ -202,7 +197,7 @@ func TestSendThroughProviders(t *testing.T) {
 	f.line.Unavailable(1)                    // LINE's first answer: 503
 	dir := setupDemo(t, f)
 
-	code, stdout, stderr := herald(t, dir, "--config", "herald.toml", "send", "--now", e2eNow, "campaign.toml")
+	code, stdout, stderr := herald(t, "--config", filepath.Join(dir, "herald.toml"), "send", "--now", e2eNow, filepath.Join(dir, "campaign.toml"))
 	if code != 0 {
 		t.Fatalf("herald send exited %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -413,7 +408,7 @@ func TestSendThroughProviders(t *testing.T) {
 
 	// A second run (the next cron tick) sends nothing and calls nobody.
 	before := f.counts()
-	code, stdout, stderr = herald(t, dir, "--config", "herald.toml", "send", "--now", e2eNow, "campaign.toml")
+	code, stdout, stderr = herald(t, "--config", filepath.Join(dir, "herald.toml"), "send", "--now", e2eNow, filepath.Join(dir, "campaign.toml"))
 	if code != 0 {
 		t.Fatalf("second herald send exited %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -513,7 +508,7 @@ concurrency = 4
 			t.Fatal(err)
 		}
 	}
-	code, stdout, stderr := herald(t, dir, "--config", "herald.toml", "--quiet", "send", "--now", "2026-11-23T10:00:00Z", "campaign.toml")
+	code, stdout, stderr := herald(t, "--config", filepath.Join(dir, "herald.toml"), "--quiet", "send", "--now", "2026-11-23T10:00:00Z", filepath.Join(dir, "campaign.toml"))
 	if code != 0 {
 		t.Fatalf("herald send exited %d\n%s\n%s", code, stdout, stderr)
 	}
