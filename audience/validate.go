@@ -7,29 +7,42 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
-	"unsafe"
 
 	"golang.org/x/text/language"
 )
 
-// build validates a record and, when every column is fine, returns the
+// validator checks rows on one goroutine. Everything it reads besides its
+// own cache is fixed when the Reader is built, so every pipeline worker
+// has a validator of its own and they never wait for one another.
+type validator struct {
+	name  string
+	known map[string]bool // lower-cased KnownChannels; nil when any name goes
+	cache valueCache
+}
+
+// check validates a record and, when every column is fine, returns the
 // recipient. Every problem of the row is collected, not only the first.
-func (r *Reader) build(rec *record) (*Recipient, RowErrors) {
+//
+// It does the part of validation that depends on the row alone, so rows can
+// be checked in any order and on any goroutine. Whether the id repeats an
+// earlier row depends on the rows before it: Reader.emit decides that, in
+// file order, and puts the error at index len(rec.problems) of the list,
+// where the id's problems belong.
+func (vr *validator) check(rec *record) (*Recipient, RowErrors) {
 	var errs RowErrors
 	if len(rec.problems) > 0 {
 		errs = append(errs, rec.problems...)
 	}
 	fail := func(col int, err error) {
-		errs = append(errs, &RowError{File: r.name, Line: rec.line, Column: stdNames[col], Value: rec.std[col], Err: err})
+		errs = append(errs, &RowError{File: vr.name, Line: rec.line, Column: stdNames[col], Value: rec.std[col], Err: err})
 	}
 	v := &rec.std
 	rcp := &Recipient{Line: rec.line, ID: v[colID], Name: v[colName], Telegram: v[colTelegram], LineID: v[colLine]}
 
 	if rcp.ID == "" {
 		fail(colID, errors.New("empty: every row needs a unique id"))
-	} else if prev, dup := r.seen.add(rcp.ID, rec.line); dup {
-		fail(colID, fmt.Errorf("duplicate of line %d", prev))
 	}
 
 	if s := v[colEmail]; s != "" {
@@ -85,28 +98,28 @@ func (r *Reader) build(rec *record) (*Recipient, RowErrors) {
 		}
 	}
 	if s := v[colLocale]; s != "" {
-		tag, err := r.cache.locale(s)
+		tag, err := vr.cache.locale(s)
 		if err != nil {
 			fail(colLocale, err)
 		}
 		rcp.Locale = tag
 	}
 	if s := v[colTimezone]; s != "" {
-		loc, err := r.cache.zone(s)
+		loc, err := vr.cache.zone(s)
 		if err != nil {
 			fail(colTimezone, err)
 		}
 		rcp.Zone = loc
 	}
 	if s := v[colChannels]; s != "" {
-		list, err := r.channelList(s, false)
+		list, err := vr.channelList(s, false)
 		if err != nil {
 			fail(colChannels, err)
 		}
 		rcp.Channels = list
 	}
 	if s := v[colOptOut]; s != "" {
-		list, err := r.channelList(s, true)
+		list, err := vr.channelList(s, true)
 		if err != nil {
 			fail(colOptOut, err)
 		}
@@ -211,7 +224,7 @@ func checkLineID(s string) error {
 
 // channelList splits a channel list on , ; | or white space, lower-cases
 // the names and drops repeats. In opt_out, "all" stands for every channel.
-func (r *Reader) channelList(s string, optOut bool) ([]string, error) {
+func (vr *validator) channelList(s string, optOut bool) ([]string, error) {
 	var list []string
 	var unknown []string
 	for name := range strings.FieldsFuncSeq(s, func(c rune) bool {
@@ -224,14 +237,14 @@ func (r *Reader) channelList(s string, optOut bool) ([]string, error) {
 		if slices.Contains(list, name) {
 			continue
 		}
-		if r.known != nil && !r.known[name] {
+		if vr.known != nil && !vr.known[name] {
 			unknown = append(unknown, name)
 		}
 		list = append(list, name)
 	}
 	if unknown != nil {
-		known := make([]string, 0, len(r.known)+1)
-		for k := range r.known {
+		known := make([]string, 0, len(vr.known)+1)
+		for k := range vr.known {
 			known = append(known, k)
 		}
 		slices.Sort(known)
@@ -258,9 +271,15 @@ func quoteList(names []string) string {
 // valueCache remembers the result of parsing locales and zones: an audience
 // has few distinct values in these columns, and loading a zone from the
 // embedded database costs far more than a map lookup.
+//
+// Each goroutine that validates rows has its own valueCache, read and
+// written without locks. A miss goes to the sharedValues of the Reader,
+// which parses each value once for all goroutines, so every recipient of a
+// file with the same zone name gets the same *time.Location.
 type valueCache struct {
 	zones   map[string]*time.Location
 	locales map[string]localeResult
+	shared  *sharedValues
 }
 
 type localeResult struct {
@@ -268,16 +287,58 @@ type localeResult struct {
 	err error
 }
 
-// maxLocaleCache bounds the locale cache so a file with many distinct
+// maxLocaleCache bounds the locale caches so a file with many distinct
 // (mostly wrong) values cannot grow memory without limit.
 const maxLocaleCache = 4096
 
-func newValueCache() valueCache {
-	return valueCache{zones: make(map[string]*time.Location), locales: make(map[string]localeResult)}
+func newValueCache(shared *sharedValues) valueCache {
+	return valueCache{zones: make(map[string]*time.Location), locales: make(map[string]localeResult), shared: shared}
 }
 
 func (c *valueCache) zone(s string) (*time.Location, error) {
 	if loc, ok := c.zones[s]; ok {
+		return loc, nil
+	}
+	loc, err := c.shared.zone(s)
+	if err != nil {
+		return nil, err
+	}
+	// Only valid names are kept: there are a few hundred of them. The key
+	// is a copy so the cache does not hold on to the row s came from.
+	c.zones[strings.Clone(s)] = loc
+	return loc, nil
+}
+
+func (c *valueCache) locale(s string) (string, error) {
+	if res, ok := c.locales[s]; ok {
+		return res.tag, res.err
+	}
+	res := c.shared.locale(s)
+	if len(c.locales) < maxLocaleCache {
+		c.locales[strings.Clone(s)] = res
+	}
+	return res.tag, res.err
+}
+
+// sharedValues is the Reader-wide cache behind every valueCache. Values are
+// parsed outside the lock (loading a zone takes tens of microseconds); when
+// two goroutines parse the same new value at once, the first result stored
+// wins and both return it.
+type sharedValues struct {
+	mu      sync.Mutex
+	zones   map[string]*time.Location
+	locales map[string]localeResult
+}
+
+func newSharedValues() *sharedValues {
+	return &sharedValues{zones: make(map[string]*time.Location), locales: make(map[string]localeResult)}
+}
+
+func (c *sharedValues) zone(s string) (*time.Location, error) {
+	c.mu.Lock()
+	loc, ok := c.zones[s]
+	c.mu.Unlock()
+	if ok {
 		return loc, nil
 	}
 	// "Local" would make the result depend on the host's setting.
@@ -288,20 +349,30 @@ func (c *valueCache) zone(s string) (*time.Location, error) {
 	if err != nil {
 		return nil, errors.New("unknown time zone")
 	}
-	// Only valid names are kept: there are a few hundred of them.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.zones[s]; ok {
+		return prev, nil
+	}
 	c.zones[strings.Clone(s)] = loc
 	return loc, nil
 }
 
-func (c *valueCache) locale(s string) (string, error) {
-	if res, ok := c.locales[s]; ok {
-		return res.tag, res.err
+func (c *sharedValues) locale(s string) localeResult {
+	c.mu.Lock()
+	res, ok := c.locales[s]
+	c.mu.Unlock()
+	if ok {
+		return res
 	}
 	tag, err := parseLocale(s)
+	res = localeResult{tag, err}
+	c.mu.Lock()
 	if len(c.locales) < maxLocaleCache {
-		c.locales[strings.Clone(s)] = localeResult{tag, err}
+		c.locales[strings.Clone(s)] = res
 	}
-	return tag, err
+	c.mu.Unlock()
+	return res
 }
 
 // parseLocale reads a BCP 47 tag; "pt_BR" and legacy codes (in, iw, ji) are
@@ -316,41 +387,4 @@ func parseLocale(s string) (string, error) {
 		return "", errors.New("not a BCP 47 language tag: use one like \"id\", \"pt-BR\" or \"zh-Hant-TW\"")
 	}
 	return t.String(), nil
-}
-
-// idSet remembers every id seen and the line it was first on, for the
-// duplicate check. The id bytes are copied into large shared blocks instead
-// of one small allocation each: a million ids then cost the map plus their
-// bytes, and the rows they came from can be freed.
-type idSet struct {
-	lines map[string]int
-	block []byte
-}
-
-const idBlockSize = 64 << 10
-
-func (s *idSet) init() { s.lines = make(map[string]int) }
-
-// add records id at line; when id was already there it returns the first
-// line and true.
-func (s *idSet) add(id string, line int) (int, bool) {
-	if prev, ok := s.lines[id]; ok {
-		return prev, true
-	}
-	s.lines[s.intern(id)] = line
-	return 0, false
-}
-
-func (s *idSet) intern(id string) string {
-	if len(id) > idBlockSize/16 {
-		return strings.Clone(id)
-	}
-	if cap(s.block)-len(s.block) < len(id) {
-		s.block = make([]byte, 0, idBlockSize)
-	}
-	start := len(s.block)
-	s.block = append(s.block, id...)
-	// The bytes written here are never modified again (later appends only
-	// use the spare capacity), so a string may share them.
-	return unsafe.String(&s.block[start], len(id))
 }

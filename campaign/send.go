@@ -258,8 +258,8 @@ func retryable(row *Row, now time.Time, opts SendOptions) bool {
 	return false
 }
 
-// feed streams the audience, plans each row and hands sendable rows to
-// send; the rest are counted through note.
+// feed streams the audience, plans each row (on every core) and hands
+// sendable rows to send in file order; the rest are counted through note.
 func feed(ctx context.Context, p *Planner, c *Campaign, opts SendOptions, note func(*Row), send func(*Row) bool, invalid *int) error {
 	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: p.Config.ChannelNames()})
 	if err != nil {
@@ -267,42 +267,44 @@ func feed(ctx context.Context, p *Planner, c *Campaign, opts SendOptions, note f
 	}
 	defer r.Close()
 	started := 0
-	for ctx.Err() == nil {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			var rowErrs audience.RowErrors
-			if errors.As(err, &rowErrs) {
-				*invalid++
-				if opts.Invalid != nil {
-					opts.Invalid(err)
-				}
-				continue
-			}
-			return err
-		}
+	errStop := errors.New("stop feeding")
+	err = eachRow(ctx, r, func(rec *audience.Recipient) *Row {
 		if !opts.Shard.Has(rec.ID) {
-			continue
+			return nil
 		}
 		row := p.Plan(rec)
 		if retryable(row, p.Now, opts) {
 			row.State = StateDue
+		}
+		return row
+	}, func(_ *audience.Recipient, row *Row, rowErr error) error {
+		if rowErr != nil {
+			*invalid++
+			if opts.Invalid != nil {
+				opts.Invalid(rowErr)
+			}
+			return nil
+		}
+		if row == nil {
+			return nil // another shard's
 		}
 		if row.State != StateDue || (opts.Limit > 0 && started >= opts.Limit) {
 			if row.State == StateDue {
 				row.State = StateScheduled // left for the next run by --limit
 			}
 			note(row)
-			continue
+			return nil
 		}
 		started++
 		if !send(row) {
-			return nil
+			return errStop
 		}
+		return nil
+	})
+	if errors.Is(err, errStop) || errors.Is(err, context.Canceled) {
+		return nil // interrupted: the summary says so
 	}
-	return nil
+	return err
 }
 
 // prepass reads the whole audience once before anything is sent: invalid

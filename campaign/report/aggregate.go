@@ -109,7 +109,7 @@ type pairKey struct {
 	recipient uint64
 }
 
-// pair is what the report needs to know about one pair: 32 bytes.
+// pair is what the report needs to know about one pair: 24 bytes.
 type pair struct {
 	at      int64 // Unix ms of the entry that set the outcome (the send, once sent)
 	replyAt int64 // Unix ms of the first reply at or after the send

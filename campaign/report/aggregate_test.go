@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 const camp = "spring-sale"
@@ -340,4 +341,11 @@ func TestMemoryFollowsPairsNotLines(t *testing.T) {
 		t.Errorf("the heap grew by %d bytes reading a %d-byte journal: is it streamed?", grew, size)
 	}
 	t.Logf("journal %d bytes, heap grew at most %d bytes", size, grew)
+}
+
+// A million pairs must fit in tens of MB: keep the per-pair record small.
+func TestPairRecordStaysSmall(t *testing.T) {
+	if n := unsafe.Sizeof(pair{}) + unsafe.Sizeof(pairKey{}); n > 40 {
+		t.Errorf("a pair takes %d bytes of map entry, want at most 40", n)
+	}
 }

@@ -20,10 +20,6 @@ const (
 // scripts, fonts or images from elsewhere, so it can be mailed, attached to
 // a ticket or opened offline and looks the same.
 func (r *Report) WriteHTML(w io.Writer) error {
-	rate := "–"
-	if r.Totals.Sent > 0 {
-		rate = percent(r.Totals)
-	}
 	data := struct {
 		Title, States, Rate, Median string
 		Totals                      Counts
@@ -33,7 +29,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	}{
 		Title:        r.Title(),
 		States:       strings.Join(r.StateDirs, ", "),
-		Rate:         rate,
+		Rate:         percent(r.Totals),
 		Median:       r.MedianText(),
 		Totals:       r.Totals,
 		ChannelChart: barChart("Sends, replies and opt-outs by channel", r.ByChannel),
