@@ -131,6 +131,7 @@ const (
 	flagOpen                  // the last attempt has no outcome: in doubt
 	flagFailed                // the last outcome was a failure
 	flagTemporary             // ... and it was temporary
+	flagSkipped               // a skip was journalled (once is enough)
 )
 
 // Index is the journal's memory of one campaign, plus the recent sends of
@@ -183,6 +184,8 @@ func (ix *Index) Add(e Entry) {
 		if e.Temporary {
 			s.flags |= flagTemporary
 		}
+	case StatusSkipped:
+		s.flags |= flagSkipped
 	default:
 		return
 	}
@@ -192,6 +195,7 @@ func (ix *Index) Add(e Entry) {
 // Outcome is what the journal says about a recipient of the campaign.
 type Outcome struct {
 	Sent, InDoubt, Failed, Temporary bool
+	Skipped                          bool // a skip is already journalled
 	Attempts                         int
 }
 
@@ -203,6 +207,7 @@ func (ix *Index) Lookup(id string) Outcome {
 		InDoubt:   s.flags&flagOpen != 0 && s.flags&flagSent == 0,
 		Failed:    s.flags&flagFailed != 0 && s.flags&flagSent == 0,
 		Temporary: s.flags&flagTemporary != 0,
+		Skipped:   s.flags&flagSkipped != 0,
 		Attempts:  int(s.attempts),
 	}
 }

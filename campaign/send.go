@@ -160,10 +160,6 @@ func Send(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (*Sum
 	}
 }
 
-type job struct {
-	row *Row
-}
-
 func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (*Summary, error) {
 	now := opts.Now()
 	p, err := NewPlanner(cfg, c, now)
@@ -192,14 +188,14 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 		workers += ch.Concurrency
 	}
 	workers = min(max(workers, 2), 64)
-	jobs := make(chan job)
+	jobs := make(chan *Row)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobs {
-				deliver(sendCtx, p, journal, j.row, opts, func(f func(*Summary)) {
+			for row := range jobs {
+				deliver(sendCtx, p, journal, row, opts, func(f func(*Summary)) {
 					mu.Lock()
 					f(sum)
 					mu.Unlock()
@@ -208,12 +204,31 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 		}()
 	}
 
+	// Skips are journalled once per recipient (so report can count them),
+	// in batches: a first run may skip a large part of an audience.
+	var skips []Entry
+	flushSkips := func() error {
+		if len(skips) == 0 || opts.DryRun {
+			skips = skips[:0]
+			return nil
+		}
+		err := journal.Append(skips...)
+		skips = skips[:0]
+		return err
+	}
+	var skipErr error
 	feedErr := feed(ctx, p, c, opts, func(row *Row) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch row.State {
 		case StateSkipped:
 			sum.add("", func(k *Counts) { k.Skipped++ })
+			if !row.Outcome.Skipped {
+				skips = append(skips, Entry{Time: opts.Now(), Campaign: c.Name, Recipient: row.Recipient.ID, Locale: row.Locale, Status: StatusSkipped, Error: row.Reason})
+				if len(skips) >= 1000 && skipErr == nil {
+					skipErr = flushSkips()
+				}
+			}
 		case StateSent:
 			sum.add(row.Channel(), func(k *Counts) { k.AlreadySent++ })
 		case StateInDoubt:
@@ -228,7 +243,7 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 		}
 	}, func(row *Row) bool {
 		select {
-		case jobs <- job{row: row}:
+		case jobs <- row:
 			return true
 		case <-ctx.Done():
 			return false
@@ -236,10 +251,13 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 	}, &sum.Invalid)
 	close(jobs)
 	wg.Wait()
+	if skipErr == nil {
+		skipErr = flushSkips()
+	}
 	if ctx.Err() != nil {
 		sum.Cancelled = true
 	}
-	return sum, feedErr
+	return sum, errors.Join(feedErr, skipErr)
 }
 
 // retryable says whether an in-doubt or failed row is sent again in this

@@ -44,6 +44,8 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
+		// HERALD_UPDATE_GOLDEN=1 rewrites `cmp stdout file` sections; review the diff.
+		UpdateScripts: os.Getenv("HERALD_UPDATE_GOLDEN") != "",
 		Setup: func(env *testscript.Env) error {
 			// Every script gets its own copy of the demo campaign.
 			env.Setenv("HERALD_CONFIG", "")
