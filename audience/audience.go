@@ -1,11 +1,14 @@
 // Package audience streams the audience file of a campaign (CSV with a header
 // row, or JSON Lines) and turns every row into a validated Recipient.
 //
-// The reader holds one row at a time, so a million-row audience is read with
-// flat memory; the only state that grows is the set of ids already seen, which
-// duplicate detection needs. Invalid rows do not stop the reader: Next returns
-// every problem of the row as RowErrors and moves on, so `herald check` can
-// list all bad rows in one run and `send --skip-invalid` can skip them.
+// The reader holds a bounded window of rows (a few batches of 256), so a
+// million-row audience is read with flat memory; the only state that grows
+// is the set of ids already seen, which duplicate detection needs (about 28
+// MB for a million ids, see idSet). Checking rows is spread over
+// GOMAXPROCS goroutines while Next returns them in file order (see
+// pipeline.go). Invalid rows do not stop the reader: Next returns every
+// problem of the row as RowErrors and moves on, so `herald check` can list
+// all bad rows in one run and `send --skip-invalid` can skip them.
 //
 // Standard columns (SPEC §1.3) are normalised: e-mail domains lower-cased,
 // phone numbers turned into E.164, locales into canonical BCP 47 tags, country
@@ -15,11 +18,12 @@ package audience
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -140,24 +144,51 @@ type Options struct {
 }
 
 // Reader streams validated recipients from one audience file.
+//
+// Checking a row (phone numbers above all) costs several microseconds, so
+// from the second batch of rows on the Reader spreads that work over
+// GOMAXPROCS goroutines (see pipeline.go) while Next still hands rows back
+// one at a time in file order. Only a bounded number of rows is read ahead,
+// and the goroutines exit by themselves when the caller stops calling Next
+// and that read-ahead is full; Close stops them at once. A Reader is not
+// safe for concurrent use: one goroutine calls Next, Columns and Close.
 type Reader struct {
 	name   string
 	src    source
 	closer io.Closer
-	known  map[string]bool // lower-cased KnownChannels; nil when any name goes
+	vr     *validator // the calling goroutine's, for batches not given to the pipeline
+	shared *sharedValues
 	seen   idSet
-	cache  valueCache
-	rec    record
-	fatal  error // sticky: io.EOF or a read error
+
+	// cols are the columns of the rows handed out so far: the header for
+	// CSV, the keys in order of first appearance for JSON Lines, which
+	// colIndex (lower-cased key -> position) tracks; nil for CSV.
+	cols     []string
+	colIndex map[string]int
+
+	cur  *batch // the batch Next hands rows from
+	pos  int    // index in cur of the next row to hand out
+	pipe *pipeline
+	// sequential keeps every batch on the calling goroutine; tests set it
+	// to compare the pipeline with the plain reading it must match, and
+	// set batchRows (batchSize otherwise) small so short inputs already
+	// span many batches.
+	sequential bool
+	batchRows  int
+	end        error // sticky: io.EOF, a read error, or the Reader closed
 }
 
-// record is one raw row as a source delivers it.
+// record is one raw row as a source delivers it. Records live in batches
+// and are reused, slices included, from one batch to the next.
 type record struct {
 	line int
 	std  [numStd]string // trimmed values of the standard columns
 	has  [numStd]bool   // whether the row has the standard column
 	keys []string       // every column name as written, aligned with vals
 	vals []string
+	// lkeys are the keys lower-cased, for the Reader to track the columns
+	// of JSON Lines (nil for CSV, whose columns are the header)
+	lkeys []string
 	// problems found while decoding that do not stop the other columns
 	// from being checked (JSON Lines only)
 	problems RowErrors
@@ -168,7 +199,6 @@ type record struct {
 // error when reading cannot go on.
 type source interface {
 	next(rec *record) error
-	columns() []string
 }
 
 // Open opens an audience file. The format comes from Options.Format or the
@@ -209,25 +239,27 @@ func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
 	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
 		br.Discard(3)
 	}
-	rd := &Reader{name: name, cache: newValueCache()}
+	rd := &Reader{name: name, shared: newSharedValues(), batchRows: batchSize}
 	rd.seen.init()
+	var known map[string]bool
 	if opts.KnownChannels != nil {
-		rd.known = make(map[string]bool, len(opts.KnownChannels))
+		known = make(map[string]bool, len(opts.KnownChannels))
 		for _, c := range opts.KnownChannels {
-			rd.known[strings.ToLower(strings.TrimSpace(c))] = true
+			known[strings.ToLower(strings.TrimSpace(c))] = true
 		}
 	}
-	var err error
+	rd.vr = &validator{name: name, known: known, cache: newValueCache(rd.shared)}
 	switch format {
 	case "csv":
-		rd.src, err = newCSVSource(br, name)
+		src, err := newCSVSource(br, name)
+		if err != nil {
+			return nil, err
+		}
+		rd.src, rd.cols = src, src.header
 	case "jsonl":
-		rd.src = newJSONLSource(br, name)
+		rd.src, rd.colIndex = newJSONLSource(br, name), make(map[string]int)
 	default:
 		return nil, fmt.Errorf("audience: unknown format %q for %s: use \"csv\" or \"jsonl\"", opts.Format, name)
-	}
-	if err != nil {
-		return nil, err
 	}
 	return rd, nil
 }
@@ -235,39 +267,116 @@ func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
 // Columns returns the header as written in the file. For JSON Lines, which
 // has no header, it is the keys met so far in order of first appearance.
 func (r *Reader) Columns() []string {
-	return append([]string(nil), r.src.columns()...)
+	return append([]string(nil), r.cols...)
 }
 
 // Next returns the next valid recipient, io.EOF at the end of the file, or
 // RowErrors listing every problem of an invalid or malformed row; after
 // RowErrors the next call goes on with the following row.
 func (r *Reader) Next() (*Recipient, error) {
-	if r.fatal != nil {
-		return nil, r.fatal
-	}
-	err := r.src.next(&r.rec)
-	if err != nil {
-		var re RowErrors
-		if errors.As(err, &re) {
-			return nil, re
+	for r.cur == nil || r.pos == r.cur.n {
+		if r.end != nil {
+			return nil, r.end
 		}
-		r.fatal = err
-		return nil, err
+		if r.cur != nil && r.cur.end != nil {
+			// Reading is over: the goroutines have nothing left to do,
+			// and waiting for them here means none outlives the Reader.
+			r.end = r.cur.end
+			r.stop()
+			return nil, r.end
+		}
+		r.advance()
 	}
-	rcp, errs := r.build(&r.rec)
+	s := &r.cur.slots[r.pos]
+	r.pos++
+	return r.emit(s)
+}
+
+// advance makes the next batch current. The first batch is read and
+// checked on the calling goroutine: a small file is done before any
+// goroutine would have started, and a large one starts the pipeline right
+// after, which reads on while this goroutine checks the first rows.
+func (r *Reader) advance() {
+	prev := r.cur
+	r.cur, r.pos = nil, 0
+	if prev != nil {
+		prev.release()
+	}
+	if r.pipe != nil {
+		r.cur = r.pipe.next(prev)
+		return
+	}
+	b := prev
+	if b == nil {
+		b = newBatch(r.batchRows)
+	}
+	fill(r.src, b)
+	if b.end == nil && !r.sequential && runtime.GOMAXPROCS(0) > 1 {
+		// From here on only the pipeline touches r.src.
+		r.pipe = startPipeline(r.src, r.batchRows, r.vr.name, r.vr.known, r.shared)
+	}
+	check(r.vr, b, nil)
+	r.cur = b
+}
+
+// emit finishes a checked row in file order: it tracks the columns and
+// the ids seen, which depend on every row before this one, and returns the
+// row's recipient or its problems.
+func (r *Reader) emit(s *slot) (*Recipient, error) {
+	if s.bad != nil {
+		return nil, s.bad
+	}
+	rec := &s.rec
+	if r.colIndex != nil {
+		for i, lk := range rec.lkeys {
+			if _, ok := r.colIndex[lk]; !ok {
+				r.colIndex[lk] = len(r.cols)
+				r.cols = append(r.cols, rec.keys[i])
+			}
+		}
+	}
+	rcp, errs := s.rcp, s.errs
+	// Every row with an id counts, valid or not: a later row with the
+	// same id is a duplicate of this line either way.
+	if id := rec.std[colID]; id != "" {
+		if first, dup := r.seen.add(id, rec.line); dup {
+			e := &RowError{File: r.name, Line: rec.line, Column: stdNames[colID], Value: id,
+				Err: fmt.Errorf("duplicate of line %d", first)}
+			errs = slices.Insert(errs, len(rec.problems), e)
+			rcp = nil
+		}
+	}
 	if errs != nil {
 		return nil, errs
 	}
 	return rcp, nil
 }
 
-// Close closes the file opened by Open; it does nothing for NewReader or
-// standard input.
-func (r *Reader) Close() error {
-	if r.closer == nil {
-		return nil
+// stop ends the pipeline, if any, and waits for its goroutines.
+func (r *Reader) stop() {
+	if r.pipe != nil {
+		r.pipe.stop()
+		r.pipe = nil
 	}
-	c := r.closer
-	r.closer = nil
-	return c.Close()
+	r.cur, r.pos = nil, 0
+}
+
+// Close stops the goroutines reading ahead and closes the file opened by
+// Open (not the io.Reader given to NewReader, nor standard input). A Read
+// of the source that is under way when Close is called is waited for: an
+// io.Reader given to NewReader that can block for good should be closed by
+// its owner first. Next after Close returns an error.
+func (r *Reader) Close() error {
+	if r.end == nil {
+		r.end = fmt.Errorf("audience: reading %s: %w", r.name, os.ErrClosed)
+	}
+	// Closing the file first makes a read blocked on a pipe or FIFO return,
+	// so stop does not wait for data that may never come.
+	var err error
+	if r.closer != nil {
+		err = r.closer.Close()
+		r.closer = nil
+	}
+	r.stop()
+	return err
 }

@@ -89,8 +89,6 @@ func newCSVSource(r io.Reader, name string) (*csvSource, error) {
 	return s, nil
 }
 
-func (s *csvSource) columns() []string { return s.header }
-
 func (s *csvSource) next(rec *record) error {
 	s.row = stdRow{}
 	err := s.dec.Decode(&s.row)
@@ -115,7 +113,10 @@ func (s *csvSource) next(rec *record) error {
 	}
 	rec.has = s.has
 	rec.keys = s.header
-	rec.vals = s.dec.Record()
+	// The csv.Reader reuses its record slice (ReuseRecord) while the
+	// record may wait in a batch for a worker: copy the field strings'
+	// headers into the record's own slice, reused from batch to batch.
+	rec.vals = append(rec.vals[:0], s.dec.Record()...)
 	return nil
 }
 

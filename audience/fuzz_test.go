@@ -3,7 +3,9 @@ package audience
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/nyaruka/phonenumbers"
@@ -19,10 +21,19 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("id,phone,country\nc1,0812 3456 7890,ID\nc2,\"+39 (320) 123-4567\",\n"))
 	f.Add([]byte("id,a\nc1,\"broken\nc2,x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := NewReader(bytes.NewReader(data), "f.csv", Options{KnownChannels: []string{"email", "sms"}})
+		opts := Options{KnownChannels: []string{"email", "sms"}}
+		r, err := NewReader(bytes.NewReader(data), "f.csv", opts)
 		if err != nil {
 			checkRowErrors(t, err)
 			return
+		}
+		// The worker goroutines, with batches of two rows so that short
+		// inputs cross many batch boundaries, must give exactly what
+		// reading on the calling goroutine gives.
+		seq := readTrace(data, opts, func(r *Reader) { r.sequential = true })
+		par := readTrace(data, opts, func(r *Reader) { r.batchRows = 2 })
+		if !slices.Equal(seq, par) {
+			t.Fatalf("pipeline and sequential reading differ:\n%q\n%q", par, seq)
 		}
 		ids := map[string]bool{}
 		for range len(data) + 2 {
@@ -44,6 +55,36 @@ func FuzzReader(f *testing.F) {
 		}
 		t.Fatalf("Next did not reach io.EOF after %d calls", len(data)+2)
 	})
+}
+
+// readTrace reads data to the end (or len(data)+2 calls) after set has
+// adjusted the Reader, and lists what every call returned.
+func readTrace(data []byte, opts Options, set func(*Reader)) []string {
+	r, err := NewReader(bytes.NewReader(data), "f.csv", opts)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	defer r.Close()
+	set(r)
+	var out []string
+	for range len(data) + 2 {
+		rcp, err := r.Next()
+		if err != nil {
+			out = append(out, err.Error())
+			if err == io.EOF {
+				break
+			}
+			continue
+		}
+		zone := ""
+		if rcp.Zone != nil {
+			zone = rcp.Zone.String()
+		}
+		out = append(out, fmt.Sprintf("%d %q %q %q %q %q %q %q %q %q %q %q %v", rcp.Line, rcp.ID, rcp.Name, rcp.Email,
+			rcp.Phone, rcp.WhatsApp, rcp.Telegram, rcp.LineID, rcp.Locale, zone, rcp.Country, rcp.Channels, rcp.OptOut)+
+			fmt.Sprint(rcp.Fields))
+	}
+	return out
 }
 
 func checkRowErrors(t *testing.T, err error) {

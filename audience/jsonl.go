@@ -11,21 +11,19 @@ import (
 )
 
 // jsonlSource reads one JSON object per line. It has no header: the columns
-// are the keys, met in order of first appearance.
+// are the keys, met in order of first appearance, which the Reader tracks
+// as it hands rows out (record.lkeys), so that Columns describes the rows
+// returned so far and not those a pipeline worker has read ahead.
 type jsonlSource struct {
-	name  string
-	br    *bufio.Reader
-	line  int            // number of the last line read
-	cols  []string       // keys as first written
-	index map[string]int // lower-cased key -> position in cols
-	buf   []byte
+	name string
+	br   *bufio.Reader
+	line int // number of the last line read
+	buf  []byte
 }
 
 func newJSONLSource(br *bufio.Reader, name string) *jsonlSource {
-	return &jsonlSource{name: name, br: br, index: make(map[string]int)}
+	return &jsonlSource{name: name, br: br}
 }
-
-func (s *jsonlSource) columns() []string { return s.cols }
 
 // readLine returns the next line without its end of line; long lines are
 // gathered in s.buf.
@@ -63,16 +61,13 @@ func (s *jsonlSource) next(rec *record) error {
 			break
 		}
 	}
-	*rec = record{line: s.line, keys: rec.keys[:0], vals: rec.vals[:0], problems: rec.problems[:0]}
+	*rec = record{line: s.line, keys: rec.keys[:0], vals: rec.vals[:0], lkeys: rec.lkeys[:0], problems: rec.problems[:0]}
 	if errs := s.parseObject(text, rec); errs != nil {
 		return errs
 	}
 	for i, k := range rec.keys {
 		lk := strings.ToLower(k)
-		if _, ok := s.index[lk]; !ok {
-			s.index[lk] = len(s.cols)
-			s.cols = append(s.cols, k)
-		}
+		rec.lkeys = append(rec.lkeys, lk)
 		if c, ok := stdIndex[lk]; ok {
 			rec.std[c] = strings.TrimSpace(rec.vals[i])
 			rec.has[c] = true

@@ -194,7 +194,11 @@ func (ps plans) regionFor(cc int, nsn string) string {
 }
 
 // numberingPlans compiles the embedded metadata of every geographic
-// region once.
+// region once. Pipeline workers call it concurrently: sync.OnceValue makes
+// them wait for the one compilation, and what it returns is never written
+// again (a *regexp.Regexp is safe for concurrent use). The library's own
+// state used here is its metadata, loaded at package init and then only
+// read, and its regular-expression cache, which it guards with a lock.
 var numberingPlans = sync.OnceValue(func() plans {
 	ps := make(plans)
 	coll, err := phonenumbers.MetadataCollection()

@@ -111,6 +111,7 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 	}
 
 	ix := newJournalIndex(cfg.StateDir)
+	defer ix.close()
 	if err := ix.refresh(); err != nil {
 		return sum, err
 	}

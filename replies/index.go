@@ -2,9 +2,11 @@ package replies
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"strings"
@@ -17,52 +19,77 @@ import (
 
 // sendRef is what the journal says about one message herald sent: enough to
 // attribute a reply or a delivery status to a recipient and a campaign.
-type sendRef struct {
-	Campaign   string
-	Recipient  string
-	Channel    string
-	Address    string
-	Locale     string
-	ProviderID string // as the journal holds it (Vonage: comma-separated parts)
-	MessageID  string // e-mail only
-	Attempt    int
-}
+type sendRef = campaign.Entry
 
 // journalIndex correlates inbound events with the journal's `sent` entries.
-// It is loaded once and then follows the journal as other processes (a cron
-// `send`) append to it: refresh reads only the bytes added since the last
-// call, so a request costs one stat when nothing changed.
+//
+// It holds no entries, only where each `sent` line starts in the file,
+// under hashes of the keys it is looked up by: a journal of a million sends
+// costs tens of MB and little garbage-collector work, and a lookup reads
+// one line back (one pread and a JSON decode, a few microseconds) and checks
+// that it really has the key, so a hash collision is a miss, never a wrong
+// attribution.
+//
+// It follows the journal as other processes (a cron `send`) append to it:
+// refresh reads only the bytes added since the last call, so a request
+// costs one stat when nothing changed. The journal is append-only, so an
+// offset, once read, stays valid.
 type journalIndex struct {
 	path string
+	seed maphash.Seed
 
-	mu     sync.Mutex
-	offset int64 // bytes of the journal already read, always at a line start
+	mu      sync.Mutex
+	f       *os.File // the journal, open for reading lines back
+	offset  int64    // bytes already read, always at a line start
+	skipped int      // lines that did not parse
 
-	byAddr      map[string]*sendRef // channel NUL normalized address -> last send
-	byProvider  map[string]*sendRef // channel NUL provider id -> send
-	byMessageID map[string]*sendRef // RFC 5322 Message-ID (bracketed, lower-case) -> e-mail send
-	byToken     map[string]*sendRef // reply token -> last e-mail send of that campaign and recipient
-	statuses    map[string]bool     // channel NUL provider id NUL status already journaled
-	skipped     int                 // lines that did not parse
+	byAddr      map[uint64]int64    // channel, normalized address -> last send to it
+	byProvider  map[uint64]int64    // channel, provider id -> send
+	byMessageID map[uint64]int64    // lower-case Message-ID -> e-mail send
+	byToken     map[uint64]int64    // reply token -> last e-mail send of that campaign and recipient
+	statuses    map[uint64]struct{} // channel, provider id, status already journaled
 }
 
 func newJournalIndex(stateDir string) *journalIndex {
-	ix := &journalIndex{path: campaign.JournalPath(stateDir)}
+	ix := &journalIndex{path: campaign.JournalPath(stateDir), seed: maphash.MakeSeed()}
 	ix.reset()
 	return ix
 }
 
 func (ix *journalIndex) reset() {
-	ix.offset = 0
-	ix.byAddr = map[string]*sendRef{}
-	ix.byProvider = map[string]*sendRef{}
-	ix.byMessageID = map[string]*sendRef{}
-	ix.byToken = map[string]*sendRef{}
-	ix.statuses = map[string]bool{}
-	ix.skipped = 0
+	if ix.f != nil {
+		ix.f.Close()
+		ix.f = nil
+	}
+	ix.offset, ix.skipped = 0, 0
+	ix.byAddr = map[uint64]int64{}
+	ix.byProvider = map[uint64]int64{}
+	ix.byMessageID = map[uint64]int64{}
+	ix.byToken = map[uint64]int64{}
+	ix.statuses = map[uint64]struct{}{}
 }
 
-func key(parts ...string) string { return strings.Join(parts, "\x00") }
+// close releases the journal file.
+func (ix *journalIndex) close() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.f != nil {
+		ix.f.Close()
+		ix.f = nil
+	}
+}
+
+func (ix *journalIndex) hash(parts ...string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(ix.seed)
+	for i, p := range parts {
+		if i > 0 {
+			h.WriteByte(0)
+		}
+		h.WriteString(p)
+	}
+	return h.Sum64()
+}
 
 // refresh reads the journal lines appended since the last call. A line not
 // yet ended by a newline is being written (or was torn by a crash); it is
@@ -71,15 +98,8 @@ func key(parts ...string) string { return strings.Join(parts, "\x00") }
 func (ix *journalIndex) refresh() error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.refreshLocked()
-}
-
-func (ix *journalIndex) refreshLocked() error {
 	// A stat is all a request pays when the journal has not grown.
-	if st, err := os.Stat(ix.path); err == nil && st.Size() == ix.offset {
-		return nil
-	}
-	f, err := os.Open(ix.path)
+	st, err := os.Stat(ix.path)
 	if errors.Is(err, os.ErrNotExist) {
 		if ix.offset > 0 {
 			ix.reset()
@@ -89,69 +109,148 @@ func (ix *journalIndex) refreshLocked() error {
 	if err != nil {
 		return fmt.Errorf("reading the journal: %w", err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("reading the journal: %w", err)
+	if st.Size() == ix.offset && ix.f != nil {
+		return nil
 	}
 	if st.Size() < ix.offset {
 		ix.reset()
 	}
+	if ix.f == nil {
+		if ix.f, err = os.Open(ix.path); err != nil {
+			return fmt.Errorf("reading the journal: %w", err)
+		}
+	}
 	// Read no further than the size seen now: bytes a writer adds meanwhile
 	// are picked up by the next call, whole.
-	r := bufio.NewReaderSize(io.NewSectionReader(f, ix.offset, st.Size()-ix.offset), 256*1024)
+	r := bufio.NewReaderSize(io.NewSectionReader(ix.f, ix.offset, st.Size()-ix.offset), 256*1024)
 	for {
-		line, err := r.ReadBytes('\n')
+		line, err := r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long := append([]byte(nil), line...)
+			for err == bufio.ErrBufferFull {
+				line, err = r.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
 		if err == io.EOF {
 			return nil // an unfinished line, if any, stays unread
 		}
 		if err != nil {
 			return fmt.Errorf("reading the journal: %w", err)
 		}
+		ix.addLine(ix.offset, line)
 		ix.offset += int64(len(line))
-		ix.addLine(line)
 	}
 }
 
-func (ix *journalIndex) addLine(line []byte) {
-	if len(line) <= 1 {
+// indexed is the part of a journal line the index reads; decoding only
+// these fields (no time) keeps loading a large journal quick.
+type indexed struct {
+	Campaign   string `json:"campaign"`
+	Recipient  string `json:"recipient"`
+	Channel    string `json:"channel"`
+	Address    string `json:"address"`
+	Status     string `json:"status"`
+	ProviderID string `json:"provider_id"`
+	MessageID  string `json:"message_id"`
+}
+
+// skipStatuses are the lines the index has no use for; herald writes
+// "status":"..." without spaces, so they are skipped without decoding
+// (anything else is decoded and judged by its status).
+var skipStatuses = [][]byte{[]byte(`"status":"attempt"`), []byte(`"status":"failed"`), []byte(`"status":"skipped"`)}
+
+func (ix *journalIndex) addLine(at int64, line []byte) {
+	if len(bytes.TrimSpace(line)) == 0 {
 		return
 	}
-	var e campaign.Entry
+	for _, s := range skipStatuses {
+		if bytes.Contains(line, s) {
+			return
+		}
+	}
+	var e indexed
 	if json.Unmarshal(line, &e) != nil {
 		ix.skipped++ // a line torn by a crash, followed by the newline the next writer added
 		return
 	}
-	ix.add(e)
-}
-
-func (ix *journalIndex) add(e campaign.Entry) {
 	switch e.Status {
-	case campaign.StatusSent:
 	case campaign.StatusDelivered, campaign.StatusUndelivered:
-		ix.statuses[key(e.Channel, e.ProviderID, e.Status)] = true
+		ix.statuses[ix.hash(e.Channel, e.ProviderID, e.Status)] = struct{}{}
 		return
+	case campaign.StatusSent:
 	default:
 		return
 	}
-	ref := &sendRef{Campaign: e.Campaign, Recipient: e.Recipient, Channel: e.Channel, Address: e.Address,
-		Locale: e.Locale, ProviderID: e.ProviderID, MessageID: e.MessageID, Attempt: e.Attempt}
 	if e.Address != "" {
-		ix.byAddr[key(e.Channel, campaign.NormalizeAddress(e.Address))] = ref
+		ix.byAddr[ix.hash(e.Channel, campaign.NormalizeAddress(e.Address))] = at
 	}
 	// Vonage splits a long SMS and reports each part's id; a delivery
 	// receipt or a reply may name any of them.
-	for _, id := range strings.Split(e.ProviderID, ",") {
+	for id := range strings.SplitSeq(e.ProviderID, ",") {
 		if id = strings.TrimSpace(id); id != "" {
-			ix.byProvider[key(e.Channel, id)] = ref
+			ix.byProvider[ix.hash(e.Channel, id)] = at
 		}
 	}
 	if e.MessageID != "" {
-		ix.byMessageID[strings.ToLower(e.MessageID)] = ref
+		ix.byMessageID[ix.hash(strings.ToLower(e.MessageID))] = at
 		// The reply token is what herald put in Reply-To's plus-address and
 		// in the Message-ID; only e-mail sends carry a Message-ID.
-		ix.byToken[channels.ReplyToken(e.Campaign, e.Recipient)] = ref
+		ix.byToken[ix.hash(channels.ReplyToken(e.Campaign, e.Recipient))] = at
 	}
+}
+
+// entryAt reads back the journal line that starts at off.
+func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
+	if ix.f == nil {
+		return nil, false
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(ix.f, off, ix.offset-off), 4096)
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return nil, false
+	}
+	var e campaign.Entry
+	if json.Unmarshal(line, &e) != nil || e.Status != campaign.StatusSent {
+		return nil, false
+	}
+	return &e, true
+}
+
+// lookup reads the send stored under h in m, if check confirms it is the
+// one asked for.
+func (ix *journalIndex) lookup(m map[uint64]int64, h uint64, check func(*sendRef) bool) *sendRef {
+	off, ok := m[h]
+	if !ok {
+		return nil
+	}
+	e, ok := ix.entryAt(off)
+	if !ok || !check(e) {
+		return nil
+	}
+	return e
+}
+
+func (ix *journalIndex) byAddress(channel, address string) *sendRef {
+	address = campaign.NormalizeAddress(address)
+	return ix.lookup(ix.byAddr, ix.hash(channel, address), func(e *sendRef) bool {
+		return e.Channel == channel && campaign.NormalizeAddress(e.Address) == address
+	})
+}
+
+func (ix *journalIndex) byProviderID(channel, id string) *sendRef {
+	return ix.lookup(ix.byProvider, ix.hash(channel, id), func(e *sendRef) bool {
+		if e.Channel != channel {
+			return false
+		}
+		for part := range strings.SplitSeq(e.ProviderID, ",") {
+			if strings.TrimSpace(part) == id {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // forReply finds the send a reply answers: the message it quotes when the
@@ -161,18 +260,18 @@ func (ix *journalIndex) forReply(channel, from, inReplyTo string) *sendRef {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if inReplyTo != "" {
-		if ref := ix.byProvider[key(channel, inReplyTo)]; ref != nil {
+		if ref := ix.byProviderID(channel, inReplyTo); ref != nil {
 			return ref
 		}
 	}
-	return ix.byAddr[key(channel, campaign.NormalizeAddress(from))]
+	return ix.byAddress(channel, from)
 }
 
 // forProviderID finds the send a delivery status is about.
 func (ix *journalIndex) forProviderID(channel, id string) *sendRef {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.byProvider[key(channel, id)]
+	return ix.byProviderID(channel, id)
 }
 
 // claimStatus reports whether a status of a send is not journaled yet and
@@ -180,18 +279,18 @@ func (ix *journalIndex) forProviderID(channel, id string) *sendRef {
 func (ix *journalIndex) claimStatus(channel, providerID, status string) bool {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	k := key(channel, providerID, status)
-	if ix.statuses[k] {
+	h := ix.hash(channel, providerID, status)
+	if _, done := ix.statuses[h]; done {
 		return false
 	}
-	ix.statuses[k] = true
+	ix.statuses[h] = struct{}{}
 	return true
 }
 
 func (ix *journalIndex) releaseStatus(channel, providerID, status string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	delete(ix.statuses, key(channel, providerID, status))
+	delete(ix.statuses, ix.hash(channel, providerID, status))
 }
 
 // forEmail finds the e-mail send a reply answers: In-Reply-To first, then
@@ -201,17 +300,24 @@ func (ix *journalIndex) releaseStatus(channel, providerID, status string) {
 func (ix *journalIndex) forEmail(e Email, emailChannels []string) (ref *sendRef, how string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	byToken := func(tok string) *sendRef {
+		return ix.lookup(ix.byToken, ix.hash(tok), func(s *sendRef) bool {
+			return channels.ReplyToken(s.Campaign, s.Recipient) == tok
+		})
+	}
 	byID := func(id string) *sendRef {
 		if id == "" {
 			return nil
 		}
-		if ref := ix.byMessageID[strings.ToLower(id)]; ref != nil {
+		if ref := ix.lookup(ix.byMessageID, ix.hash(strings.ToLower(id)), func(s *sendRef) bool {
+			return strings.EqualFold(s.MessageID, id)
+		}); ref != nil {
 			return ref
 		}
 		// A Message-ID herald made carries the reply token, which still
 		// leads to the recipient when the journal lost the id (older runs).
 		if tok, ok := email.ParseMessageID(id); ok {
-			return ix.byToken[tok]
+			return byToken(tok)
 		}
 		return nil
 	}
@@ -224,12 +330,12 @@ func (ix *journalIndex) forEmail(e Email, emailChannels []string) (ref *sendRef,
 		}
 	}
 	if tok, ok := TokenFromAddress(e.To); ok {
-		if ref := ix.byToken[tok]; ref != nil {
+		if ref := byToken(tok); ref != nil {
 			return ref, "token"
 		}
 	}
 	for _, ch := range emailChannels {
-		if ref := ix.byAddr[key(ch, campaign.NormalizeAddress(e.From))]; ref != nil {
+		if ref := ix.byAddress(ch, e.From); ref != nil {
 			return ref, "address"
 		}
 	}

@@ -1,6 +1,7 @@
 package replies
 
 import (
+	"strings"
 	"sync"
 
 	"herald/campaign"
@@ -81,6 +82,8 @@ func (s *seenSet) release(k string) {
 	defer s.mu.Unlock()
 	delete(s.keys, k)
 }
+
+func key(parts ...string) string { return strings.Join(parts, "\x00") }
 
 // loadSeen returns the (channel, message id) pairs replies.csv already has.
 func loadSeen(stateDir string) (*seenSet, error) {

@@ -1,0 +1,36 @@
+package audience
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+)
+
+// TestIDSetMillionMemory measures what the duplicate check keeps for a
+// million ids shaped like the generator's ("c-1" to "c-1000000"), the
+// number SPEC §5 plans for. Run with AUDIENCE_MILLION=1.
+func TestIDSetMillionMemory(t *testing.T) {
+	if os.Getenv("AUDIENCE_MILLION") == "" {
+		t.Skip("set AUDIENCE_MILLION=1 to fill the id set with a million ids")
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var s idSet
+	s.init()
+	for i := range 1_000_000 {
+		if _, dup := s.add("c-"+strconv.Itoa(i+1), i+2); dup {
+			t.Fatalf("c-%d reported as a duplicate", i+1)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	arena := 0
+	for _, c := range s.chunks {
+		arena += cap(c)
+	}
+	t.Logf("1,000,000 ids: %.1f MB in use (table %.1f MB, arena %.1f MB)", float64(after.HeapAlloc-before.HeapAlloc)/(1<<20),
+		float64(8*len(s.slots))/(1<<20), float64(arena)/(1<<20))
+	runtime.KeepAlive(&s)
+}
