@@ -182,12 +182,16 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(opts.Grace, cancelSends) })
 	defer stop()
 
-	workers := 0
+	// More workers than provider slots: each channel's own concurrency
+	// limit (a decorator) bounds the calls in flight, while the extra
+	// workers keep journal writes waiting together, so one fsync covers the
+	// attempt lines of many messages (group commit) instead of one each.
+	slots := 0
 	for _, name := range c.Channels {
 		ch, _ := cfg.Channel(name)
-		workers += ch.Concurrency
+		slots += ch.Concurrency
 	}
-	workers = min(max(workers, 2), 64)
+	workers := min(max(4*slots, 16), 64)
 	jobs := make(chan *Row)
 	var wg sync.WaitGroup
 	for range workers {

@@ -208,8 +208,11 @@ func TestSIGKILLMidSendResumesExactlyOnce(t *testing.T) {
 	if len(sent)+len(inDoubt) != n {
 		t.Fatalf("after the rerun: %d sent + %d in doubt, want %d in all (output: %s)", len(sent), len(inDoubt), n, out)
 	}
-	if len(inDoubt) > 8 {
-		t.Errorf("%d in doubt: more than the 8 calls that can be in flight", len(inDoubt))
+	// A worker journals its attempt before it waits for one of the
+	// channel's 8 provider slots, so at most the 32 workers (4 per slot)
+	// can be caught between attempt and outcome.
+	if len(inDoubt) > 32 {
+		t.Errorf("%d in doubt: more than the 32 workers that can hold an attempt", len(inDoubt))
 	}
 	for id, c := range prov.counts() {
 		if c != 1 {
