@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"path/filepath"
-	"sync"
 	"time"
 )
 
@@ -40,22 +39,19 @@ type Entry struct {
 // JournalPath is the journal's file in a state directory.
 func JournalPath(stateDir string) string { return filepath.Join(stateDir, "journal.jsonl") }
 
-// Journal appends to journal.jsonl with group commit: lines handed in while
-// a sync is running are written and synced together by the next one, so
-// many workers cost one fsync per batch, not one per message, and Append
-// still returns only once its lines are on disk.
+// Journal appends to journal.jsonl with group commit: many send workers
+// cost one fsync per batch, not one per message, and Append still returns
+// only once its lines are on disk.
 type Journal struct {
-	path string
-
-	mu       sync.Mutex
-	pending  [][]byte
-	waiters  []chan error
-	flushing bool
+	commit groupCommit[[]byte]
 }
 
 // OpenJournal returns the journal of a state directory.
 func OpenJournal(stateDir string) *Journal {
-	return &Journal{path: JournalPath(stateDir)}
+	path := JournalPath(stateDir)
+	return &Journal{commit: groupCommit[[]byte]{write: func(lines [][]byte) error {
+		return AppendLines(path, nil, lines)
+	}}}
 }
 
 // Append writes entries and returns when they are durable.
@@ -72,34 +68,7 @@ func (j *Journal) Append(entries ...Entry) error {
 		}
 		lines = append(lines, b)
 	}
-	done := make(chan error, 1)
-	j.mu.Lock()
-	j.pending = append(j.pending, lines...)
-	j.waiters = append(j.waiters, done)
-	if !j.flushing {
-		j.flushing = true
-		go j.flush()
-	}
-	j.mu.Unlock()
-	return <-done
-}
-
-func (j *Journal) flush() {
-	for {
-		j.mu.Lock()
-		if len(j.pending) == 0 {
-			j.flushing = false
-			j.mu.Unlock()
-			return
-		}
-		lines, waiters := j.pending, j.waiters
-		j.pending, j.waiters = nil, nil
-		j.mu.Unlock()
-		err := AppendLines(j.path, nil, lines)
-		for _, w := range waiters {
-			w <- err
-		}
-	}
+	return j.commit.add(lines...)
 }
 
 // ReadJournal calls fn for every entry of the journal in order. Lines that

@@ -105,7 +105,11 @@ func eachRow[T any](ctx context.Context, r *audience.Reader, work func(*audience
 			}
 		}
 	}
-	// The reader has finished (ordered is closed), so readErr is settled.
+	// The reader has finished (ordered is closed), so readErr is settled;
+	// it may also have stopped because the caller cancelled.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return readErr
 }
 

@@ -54,6 +54,23 @@ func AppendReplies(stateDir string, rows ...Reply) error {
 	return AppendLines(RepliesPath(stateDir), header.Bytes(), lines)
 }
 
+// ReplyLog appends to replies.csv with group commit: a burst of webhooks
+// costs one lock and one fsync per batch, and Append returns only once its
+// rows are on disk (a provider gets its 200 only for a durable row).
+type ReplyLog struct {
+	commit groupCommit[Reply]
+}
+
+// OpenReplyLog returns the reply log of a state directory.
+func OpenReplyLog(stateDir string) *ReplyLog {
+	return &ReplyLog{commit: groupCommit[Reply]{write: func(rows []Reply) error {
+		return AppendReplies(stateDir, rows...)
+	}}}
+}
+
+// Append writes rows and returns when they are durable.
+func (l *ReplyLog) Append(rows ...Reply) error { return l.commit.add(rows...) }
+
 // ReadReplies calls fn for every complete row of replies.csv. A row torn by
 // a crash (the file does not end in a newline) is skipped.
 func ReadReplies(stateDir string, fn func(Reply) error) error {

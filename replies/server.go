@@ -60,7 +60,7 @@ type Server struct {
 
 	index   *journalIndex
 	journal *campaign.Journal
-	replies *replyLog
+	replies *campaign.ReplyLog
 	seen    *seenSet
 	signer  campaign.UnsubscribeSigner
 }
@@ -115,7 +115,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		byBackend: map[string][]*endpoint{},
 		index:     newJournalIndex(cfg.StateDir),
 		journal:   campaign.OpenJournal(cfg.StateDir),
-		replies:   &replyLog{stateDir: cfg.StateDir},
+		replies:   campaign.OpenReplyLog(cfg.StateDir),
 	}
 	if opts.BaseURL != "" {
 		s.base = strings.TrimRight(opts.BaseURL, "/")
@@ -491,7 +491,7 @@ func (s *Server) reply(ep *endpoint, ev channels.Inbound, action Action, reason 
 	// idempotent suppression.
 	err := act(s.stateDir, ep.channel, ev.From, action, reason, s.at(ev.Time))
 	if err == nil {
-		err = s.replies.append(row)
+		err = s.replies.Append(row)
 	}
 	if err != nil {
 		if ev.ProviderID != "" {

@@ -94,43 +94,17 @@ func New(s channels.Settings) (channels.Sender, error) {
 	if strings.ContainsAny(o.Token.Reveal(), "/?#% \t\r\n") {
 		return nil, errors.New("telegram: token must be the bare bot token (like 123456:ABC-DEF...), not a URL; it holds a character that is not allowed")
 	}
-	base, err := baseURL(s.APIURL)
+	base, err := s.BaseURL(defaultBaseURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("telegram: %w", err)
 	}
-	client := s.HTTP
-	if client == nil {
-		client = defaultClient(s.Concurrency)
-	}
+	client := s.Client()
 	return &Sender{
 		endpoint:    base + "/bot" + o.Token.Reveal() + "/sendMessage",
 		token:       o.Token,
 		secretToken: o.SecretToken,
 		client:      client,
 	}, nil
-}
-
-// baseURL returns the API origin: Telegram's, or the api_url override. A path
-// in the override is kept as a prefix so one fake server can host several
-// providers.
-func baseURL(apiURL string) (string, error) {
-	if apiURL == "" {
-		return defaultBaseURL, nil
-	}
-	u, err := url.Parse(apiURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("telegram: api_url %q must be an http or https URL such as http://127.0.0.1:9000", channels.Redact(apiURL))
-	}
-	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
-}
-
-// defaultClient bounds every call in time and keeps enough idle connections
-// for the channel's concurrency (net/http keeps only two per host by default).
-func defaultClient(concurrency int) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = max(concurrency, 16)
-	t.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{Transport: t, Timeout: 60 * time.Second}
 }
 
 // String describes the sender without its secrets: fmt does not call

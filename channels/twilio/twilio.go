@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"herald/channels"
 )
@@ -128,7 +127,7 @@ func newSender(s channels.Settings, whatsapp bool) (*sender, error) {
 	if callback && s.PublicURL == "" {
 		errs = append(errs, errors.New("status_callback = true needs public_url in herald.toml"))
 	}
-	base, err := apiBase(s.APIURL)
+	base, err := s.BaseURL(DefaultAPI)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -144,40 +143,13 @@ func newSender(s channels.Settings, whatsapp bool) (*sender, error) {
 		from:        from,
 		service:     service,
 		endpoint:    base + "/2010-04-01/Accounts/" + sid + "/Messages.json",
-		client:      s.HTTP,
+		client:      s.Client(),
 		maxSegments: s.MaxSegments,
 	}
 	if callback {
 		snd.callback = strings.TrimRight(s.PublicURL, "/") + "/webhooks/" + url.PathEscape(s.Channel)
 	}
-	if snd.client == nil {
-		snd.client = defaultClient(s.Concurrency)
-	}
 	return snd, nil
-}
-
-// apiBase returns the API root without a trailing slash. api_url replaces
-// scheme, host and port; a path in it is kept as a prefix, for proxies that
-// mount the API below a path.
-func apiBase(apiURL string) (string, error) {
-	if apiURL == "" {
-		return DefaultAPI, nil
-	}
-	u, err := url.Parse(apiURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("api_url %q is not an http(s) URL with a host", channels.Redact(apiURL))
-	}
-	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
-}
-
-// defaultClient keeps enough idle connections for the channel's concurrency,
-// so steady sending reuses TLS sessions instead of dialling per message, and
-// bounds every call so a hung provider turns into a retry, not a stuck run.
-func defaultClient(concurrency int) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = max(concurrency, 16)
-	t.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{Transport: t, Timeout: 60 * time.Second}
 }
 
 // String and GoString keep the auth token out of anything that prints a

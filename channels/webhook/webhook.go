@@ -41,7 +41,6 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
-	"time"
 
 	"herald/channels"
 )
@@ -128,7 +127,7 @@ func New(s channels.Settings) (channels.Sender, error) {
 		headers:     http.Header{},
 		contentType: ct,
 		success:     o.Success,
-		client:      s.HTTP,
+		client:      s.Client(),
 	}
 	for name, v := range o.Headers {
 		if !validHeaderName(name) {
@@ -174,9 +173,6 @@ func New(s channels.Settings) (channels.Sender, error) {
 	if _, err := RequestBody(sample, sn.body, ct); err != nil {
 		return nil, err
 	}
-	if sn.client == nil {
-		sn.client = defaultClient(s.Concurrency)
-	}
 	return sn, nil
 }
 
@@ -214,15 +210,6 @@ func shown(raw string) string {
 		return "(unparsable URL)"
 	}
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
-}
-
-// defaultClient bounds every call in time and keeps enough idle connections
-// for the channel's concurrency (net/http keeps only two per host by default).
-func defaultClient(concurrency int) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = max(concurrency, 16)
-	t.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{Transport: t, Timeout: 60 * time.Second}
 }
 
 // String describes the sender without its secrets.

@@ -108,14 +108,11 @@ func New(s channels.Settings) (channels.Sender, error) {
 	if !versionRe.MatchString(string(o.APIVersion)) {
 		return nil, fmt.Errorf("whatsapp: api_version %q must look like %q", o.APIVersion, DefaultAPIVersion)
 	}
-	base, err := baseURL(s.APIURL)
+	base, err := s.BaseURL(defaultBaseURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("whatsapp: %w", err)
 	}
-	client := s.HTTP
-	if client == nil {
-		client = defaultClient(s.Concurrency)
-	}
+	client := s.Client()
 	return &Sender{
 		endpoint:    base + "/" + string(o.APIVersion) + "/" + string(o.PhoneNumberID) + "/messages",
 		token:       o.Token,
@@ -123,30 +120,6 @@ func New(s channels.Settings) (channels.Sender, error) {
 		verifyToken: o.VerifyToken,
 		client:      client,
 	}, nil
-}
-
-// baseURL returns the API origin: Meta's, or the api_url override. A path in
-// the override is kept as a prefix so one fake server can host several
-// providers.
-func baseURL(apiURL string) (string, error) {
-	if apiURL == "" {
-		return defaultBaseURL, nil
-	}
-	u, err := url.Parse(apiURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("whatsapp: api_url %q must be an http or https URL such as http://127.0.0.1:9000", channels.Redact(apiURL))
-	}
-	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
-}
-
-// defaultClient bounds every call in time and keeps enough idle connections
-// for the channel's concurrency, so sends reuse them instead of re-dialling
-// (net/http keeps only two per host by default).
-func defaultClient(concurrency int) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = max(concurrency, 16)
-	t.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{Transport: t, Timeout: 60 * time.Second}
 }
 
 // String describes the sender without its secrets: fmt does not call
