@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -240,4 +241,26 @@ func TestRegistry(t *testing.T) {
 		}
 	}()
 	NewRegistry(Backend{Name: "a"}, Backend{Name: "a"})
+}
+
+func TestTransportErrorHidesURLAndSecrets(t *testing.T) {
+	urlErr := &url.Error{Op: "Post", URL: "https://api.telegram.org/bot123:s3cr3t/sendMessage", Err: errors.New("dial tcp: connection refused for 123:s3cr3t")}
+	err := TransportError(context.Background(), "telegram", "request", urlErr, "123:s3cr3t")
+	if IsPermanent(err) || IsCanceled(err) || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "api.telegram.org") {
+		t.Errorf("transport error: %v", err)
+	}
+	if err.Error() != "telegram: request failed: dial tcp: connection refused for ***" {
+		t.Errorf("message: %q", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := TransportError(ctx, "line", "request", urlErr); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled caller must stay recognisable: %v", err)
+	}
+	if got := Scrub("token a/b and a%2Fb", "a/b"); got != "token *** and ***" {
+		t.Errorf("Scrub: %q", got)
+	}
+	if got := Snippet([]byte("<html>\n  <body>Bad   Gateway</body>\n</html>")); got != "<html> <body>Bad Gateway</body> </html>" {
+		t.Errorf("Snippet: %q", got)
+	}
 }

@@ -1,6 +1,8 @@
 package channels
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,4 +38,47 @@ func (s Settings) Client() *http.Client {
 	t.MaxIdleConnsPerHost = max(s.Concurrency, 16)
 	t.ResponseHeaderTimeout = 30 * time.Second
 	return &http.Client{Transport: t, Timeout: 60 * time.Second}
+}
+
+// Scrub replaces every secret in text, as written or URL-escaped (a token in
+// a request path), with "***": provider errors and transport errors can
+// echo a request, and errors end up in logs and journals.
+func Scrub(text string, secrets ...string) string {
+	for _, sec := range secrets {
+		if sec == "" {
+			continue
+		}
+		text = strings.ReplaceAll(text, sec, "***")
+		if esc := url.PathEscape(sec); esc != sec {
+			text = strings.ReplaceAll(text, esc, "***")
+		}
+	}
+	return text
+}
+
+// TransportError reports a failed round trip ("<backend>: <what> failed:
+// ...") without the request URL, which url.Error prints and which may hold a
+// token or key, and keeps cancellation recognisable: when the caller's
+// context ended the error wraps ctx.Err(); otherwise it is temporary and must
+// not look cancelled (a client timeout wraps context.DeadlineExceeded, which
+// would stop the retry decorator).
+func TransportError(ctx context.Context, backend, what string, err error, secrets ...string) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", backend, ctx.Err())
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return Temporary(fmt.Errorf("%s: %s failed: %s", backend, what, Scrub(err.Error(), secrets...)), 0)
+}
+
+// Snippet is the start of a provider's non-JSON error body, on one line,
+// for error messages.
+func Snippet(body []byte) string {
+	s := strings.Join(strings.Fields(string(body)), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
 }

@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -152,7 +151,7 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		detail += "; " + strings.TrimPrefix(d.Property+": "+d.Message, ": ")
 	}
 	if detail == "" {
-		detail = snippet(data)
+		detail = channels.Snippet(data)
 	}
 	return channels.Receipt{}, channels.ClassifyHTTP("line", resp, s.scrub(detail))
 }
@@ -168,38 +167,13 @@ type response struct {
 	} `json:"details"`
 }
 
-// transportError reports a failed round trip without the URL and keeps
-// cancellation recognisable: when the caller's context ended the error wraps
-// ctx.Err(), otherwise it is temporary and must not look cancelled (a client
-// timeout wraps context.DeadlineExceeded, which would stop the retry
-// decorator). The retry key makes the retry safe even if LINE got the push.
 func (s *Sender) transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("line: %w", ctx.Err())
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return channels.Temporary(fmt.Errorf("line: request failed: %s", s.scrub(err.Error())), 0)
+	return channels.TransportError(ctx, "line", "request", err, s.token.Reveal(), s.channelSecret.Reveal())
 }
 
 // scrub removes the secrets from text that may be shown to the user.
 func (s *Sender) scrub(text string) string {
-	for _, sec := range []channels.Secret{s.token, s.channelSecret} {
-		if sec != "" {
-			text = strings.ReplaceAll(text, sec.Reveal(), "***")
-		}
-	}
-	return text
-}
-
-func snippet(data []byte) string {
-	s := strings.Join(strings.Fields(string(data)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return channels.Scrub(text, s.token.Reveal(), s.channelSecret.Reveal())
 }
 
 type (

@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -83,7 +82,7 @@ func New(s channels.Settings) (channels.Sender, error) {
 	var o Options
 	if s.Decode != nil {
 		if err := s.Decode(&o); err != nil {
-			return nil, fmt.Errorf("telegram: %s", scrub(err.Error(), o.Token, o.SecretToken))
+			return nil, fmt.Errorf("telegram: %s", channels.Scrub(err.Error(), o.Token.Reveal(), o.SecretToken.Reveal()))
 		}
 	}
 	if o.Token == "" {
@@ -147,7 +146,7 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		return rc, nil
 	}
 	if jsonErr != nil || r.OK {
-		return channels.Receipt{}, channels.ClassifyHTTP("telegram", resp, s.scrub(snippet(data)))
+		return channels.Receipt{}, channels.ClassifyHTTP("telegram", resp, s.scrub(channels.Snippet(data)))
 	}
 	return channels.Receipt{}, s.classify(resp, r)
 }
@@ -194,43 +193,12 @@ func (s *Sender) classify(resp *http.Response, r apiResponse) error {
 	}
 }
 
-// transportError reports a failed round trip without the URL, which holds the
-// token (url.Error prints it), and keeps cancellation recognisable: when the
-// caller's context ended the error wraps ctx.Err(), otherwise it is temporary
-// and must not look cancelled (a client timeout wraps
-// context.DeadlineExceeded, which would stop the retry decorator).
 func (s *Sender) transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("telegram: %w", ctx.Err())
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return channels.Temporary(fmt.Errorf("telegram: request failed: %s", s.scrub(err.Error())), 0)
+	return channels.TransportError(ctx, "telegram", "request", err, s.token.Reveal(), s.secretToken.Reveal())
 }
 
-func (s *Sender) scrub(text string) string { return scrub(text, s.token, s.secretToken) }
-
-// scrub replaces every secret in text, raw or URL-escaped, with "***".
-func scrub(text string, secrets ...channels.Secret) string {
-	for _, sec := range secrets {
-		if sec == "" {
-			continue
-		}
-		text = strings.ReplaceAll(text, sec.Reveal(), "***")
-		text = strings.ReplaceAll(text, url.PathEscape(sec.Reveal()), "***")
-	}
-	return text
-}
-
-// snippet is the start of a non-JSON error body, on one line.
-func snippet(data []byte) string {
-	s := strings.Join(strings.Fields(string(data)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+func (s *Sender) scrub(text string) string {
+	return channels.Scrub(text, s.token.Reveal(), s.secretToken.Reveal())
 }
 
 type request struct {

@@ -102,10 +102,7 @@ func (s *sender) snippet(raw []byte) string {
 // scrub removes the auth token from text that came from the network, in case
 // a proxy echoes the request: errors end up in logs and journals.
 func (s *sender) scrub(text string) string {
-	if tok := s.token.Reveal(); tok != "" {
-		text = strings.ReplaceAll(text, tok, "***")
-	}
-	return text
+	return channels.Scrub(text, s.token.Reveal())
 }
 
 // Check finds what Twilio would refuse or bill unexpectedly: for SMS the

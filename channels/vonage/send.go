@@ -195,12 +195,7 @@ func (s *sender) snippet(raw []byte) string {
 // scrub removes the secrets from text that came from the network: Vonage
 // echoes request parameters in some error texts, and errors end up in logs.
 func (s *sender) scrub(text string) string {
-	for _, secret := range []channels.Secret{s.apiSecret, s.sigSecret} {
-		if v := secret.Reveal(); v != "" {
-			text = strings.ReplaceAll(text, v, "***")
-		}
-	}
-	return text
+	return channels.Scrub(text, s.apiSecret.Reveal(), s.sigSecret.Reveal())
 }
 
 // Check reports an empty text and more segments than max_segments.

@@ -348,7 +348,7 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		return channels.Receipt{}, channels.Permanent(fmt.Errorf("webhook: %s %s answered HTTP %d, which is not one of the success statuses %v",
 			s.method, s.shownURL, resp.StatusCode, s.success))
 	}
-	return channels.Receipt{}, channels.ClassifyHTTP("webhook", resp, s.scrub(snippet(data)))
+	return channels.Receipt{}, channels.ClassifyHTTP("webhook", resp, s.scrub(channels.Snippet(data)))
 }
 
 // providerID follows id_field through the JSON answer; a string is taken
@@ -387,34 +387,9 @@ func (s *Sender) providerID(data []byte) string {
 	return ""
 }
 
-// transportError reports a failed round trip without the URL (its query may
-// hold a key) and keeps cancellation recognisable: when the caller's context
-// ended the error wraps ctx.Err(), otherwise it is temporary and must not
-// look cancelled (a client timeout wraps context.DeadlineExceeded, which
-// would stop the retry decorator).
 func (s *Sender) transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("webhook: %w", ctx.Err())
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return channels.Temporary(fmt.Errorf("webhook: %s %s failed: %s", s.method, s.shownURL, s.scrub(err.Error())), 0)
+	return channels.TransportError(ctx, "webhook", s.method+" "+s.shownURL, err, s.secrets...)
 }
 
 // scrub replaces header values and URL credentials in text with "***".
-func (s *Sender) scrub(text string) string {
-	for _, sec := range s.secrets {
-		text = strings.ReplaceAll(text, sec, "***")
-	}
-	return text
-}
-
-func snippet(data []byte) string {
-	s := strings.Join(strings.Fields(string(data)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
-}
+func (s *Sender) scrub(text string) string { return channels.Scrub(text, s.secrets...) }

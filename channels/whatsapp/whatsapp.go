@@ -210,7 +210,7 @@ var codePrefix = regexp.MustCompile(`^\(#[0-9]+\)\s*`)
 func (s *Sender) classify(resp *http.Response, data []byte) error {
 	var ge graphError
 	if json.Unmarshal(data, &ge) != nil || ge.Error == nil {
-		return channels.ClassifyHTTP("whatsapp", resp, s.scrub(snippet(data)))
+		return channels.ClassifyHTTP("whatsapp", resp, s.scrub(channels.Snippet(data)))
 	}
 	e := ge.Error
 	msg := fmt.Sprintf("whatsapp: %d %s", e.Code, codePrefix.ReplaceAllString(strings.TrimSpace(e.Message), ""))
@@ -234,39 +234,13 @@ func (s *Sender) classify(resp *http.Response, data []byte) error {
 	}
 }
 
-// transportError reports a failed round trip without the URL (url.Error
-// prints it) and keeps cancellation recognisable: when the caller's context
-// ended the error wraps ctx.Err(), otherwise it is temporary and must not
-// look cancelled (a client timeout wraps context.DeadlineExceeded, which
-// would stop the retry decorator).
 func (s *Sender) transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("whatsapp: %w", ctx.Err())
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return channels.Temporary(fmt.Errorf("whatsapp: request failed: %s", s.scrub(err.Error())), 0)
+	return channels.TransportError(ctx, "whatsapp", "request", err, s.token.Reveal(), s.appSecret.Reveal(), s.verifyToken.Reveal())
 }
 
 // scrub removes the secrets from text that may be shown to the user.
 func (s *Sender) scrub(text string) string {
-	for _, sec := range []channels.Secret{s.token, s.appSecret, s.verifyToken} {
-		if sec != "" {
-			text = strings.ReplaceAll(text, sec.Reveal(), "***")
-		}
-	}
-	return text
-}
-
-// snippet is the start of a non-JSON error body, on one line.
-func snippet(data []byte) string {
-	s := strings.Join(strings.Fields(string(data)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return channels.Scrub(text, s.token.Reveal(), s.appSecret.Reveal(), s.verifyToken.Reveal())
 }
 
 // Wire types of the send request.
