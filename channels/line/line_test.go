@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/google/uuid"
 
 	"herald/channels"
+	"herald/channels/channeltest"
 )
 
 const (
@@ -29,20 +29,7 @@ const (
 )
 
 func settings(src, apiURL string) channels.Settings {
-	return channels.Settings{
-		Channel: "line",
-		APIURL:  apiURL,
-		Decode: func(v any) error {
-			md, err := toml.Decode(src, v)
-			if err != nil {
-				return err
-			}
-			if u := md.Undecoded(); len(u) > 0 {
-				return fmt.Errorf("unknown key %q", u[0].String())
-			}
-			return nil
-		},
-	}
+	return channeltest.Settings("line", src, apiURL)
 }
 
 func newSender(t testing.TB, apiURL string) *Sender {

@@ -16,9 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
 	"herald/channels"
+	"herald/channels/channeltest"
 )
 
 const (
@@ -27,20 +26,7 @@ const (
 )
 
 func settings(src, apiURL string) channels.Settings {
-	return channels.Settings{
-		Channel: "telegram",
-		APIURL:  apiURL,
-		Decode: func(v any) error {
-			md, err := toml.Decode(src, v)
-			if err != nil {
-				return err
-			}
-			if u := md.Undecoded(); len(u) > 0 {
-				return fmt.Errorf("unknown key %q", u[0].String())
-			}
-			return nil
-		},
-	}
+	return channeltest.Settings("telegram", src, apiURL)
 }
 
 func newSender(t testing.TB, apiURL, extra string) *Sender {

@@ -13,28 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
 	"herald/channels"
+	"herald/channels/channeltest"
 )
 
 const pushToken = "sk_live_51HxSecretPushToken"
 
 func settings(src, apiURL string) channels.Settings {
-	return channels.Settings{
-		Channel: "push",
-		APIURL:  apiURL,
-		Decode: func(v any) error {
-			md, err := toml.Decode(src, v)
-			if err != nil {
-				return err
-			}
-			if u := md.Undecoded(); len(u) > 0 {
-				return fmt.Errorf("unknown key %q", u[0].String())
-			}
-			return nil
-		},
-	}
+	return channeltest.Settings("push", src, apiURL)
 }
 
 func newSender(t testing.TB, src, apiURL string) *Sender {

@@ -17,9 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
 	"herald/channels"
+	"herald/channels/channeltest"
 )
 
 const (
@@ -29,23 +28,8 @@ const (
 	phoneID     = "106540352242922"
 )
 
-// settings builds Settings whose Decode strictly decodes the TOML, as herald
-// does.
 func settings(src, apiURL string) channels.Settings {
-	return channels.Settings{
-		Channel: "whatsapp",
-		APIURL:  apiURL,
-		Decode: func(v any) error {
-			md, err := toml.Decode(src, v)
-			if err != nil {
-				return err
-			}
-			if u := md.Undecoded(); len(u) > 0 {
-				return fmt.Errorf("unknown key %q", u[0].String())
-			}
-			return nil
-		},
-	}
+	return channeltest.Settings("whatsapp", src, apiURL)
 }
 
 func config(extra string) string {
