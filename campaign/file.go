@@ -174,7 +174,7 @@ func LoadCampaign(path string, cfg *Config) (*Campaign, error) {
 	return c, configErr(errs...)
 }
 
-// Sections says which channel names this campaign uses, for messages.
+// String names the campaign and its channels, for messages.
 func (c *Campaign) String() string {
 	return fmt.Sprintf("%s (%s)", c.Name, strings.Join(c.Channels, ", "))
 }

@@ -26,13 +26,13 @@ const (
 
 // Reasons (SPEC 3, Channel choice).
 const (
-	ReasonNoChannel = "no-channel"
-	ReasonNoAddress = "no-address"
-	ReasonExpired   = "expired"
-	ReasonSupressed = "suppressed"
-	ReasonOptedOut  = "opted-out"
-	ReasonFrequency = "frequency"
-	ReasonInvalid   = "invalid"
+	ReasonNoChannel  = "no-channel"
+	ReasonNoAddress  = "no-address"
+	ReasonExpired    = "expired"
+	ReasonSuppressed = "suppressed"
+	ReasonOptedOut   = "opted-out"
+	ReasonFrequency  = "frequency"
+	ReasonInvalid    = "invalid"
 )
 
 // Candidate is a usable channel for a recipient with its address.
@@ -112,7 +112,7 @@ func NewPlanner(cfg *Config, c *Campaign, now time.Time) (*Planner, error) {
 		// count; keep a day more so scheduled rows are judged too.
 		since = now.Add(-c.Frequency.Per - 24*time.Hour)
 	}
-	ix, err := LoadIndex(c.StateDir(cfg), c.Name, since)
+	ix, err := LoadIndex(cfg.StateDir, c.Name, since)
 	if err != nil {
 		return nil, err
 	}
@@ -140,9 +140,6 @@ func NewPlanner(cfg *Config, c *Campaign, now time.Time) (*Planner, error) {
 	}
 	return p, nil
 }
-
-// StateDir is where the campaign's journal lives.
-func (c *Campaign) StateDir(cfg *Config) string { return cfg.StateDir }
 
 // LoadTemplates loads a template directory with herald's locale formatters.
 func LoadTemplates(dir string) (*templates.Set, error) {
@@ -241,7 +238,7 @@ func (p *Planner) candidates(rec *audience.Recipient) (usable []Candidate, first
 		case optedOut(rec, ch):
 			reason = ReasonOptedOut
 		case p.supp.Suppressed(addr, name):
-			reason = ReasonSupressed
+			reason = ReasonSuppressed
 		}
 		if i == 0 {
 			firstReason = reason

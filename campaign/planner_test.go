@@ -115,11 +115,11 @@ suppressed-then-no-address,blocked@example.com,,,,IT,email,
 		"whatsapp-column-wins":       {"whatsapp", []string{"sms"}, StateDue, ""},
 		"first-no-address":           {"email", nil, StateDue, ReasonNoAddress},
 		"first-opted-out":            {"sms", []string{"email"}, StateDue, ReasonOptedOut},
-		"first-suppressed":           {"whatsapp", []string{"sms"}, StateDue, ReasonSupressed},
+		"first-suppressed":           {"whatsapp", []string{"sms"}, StateDue, ReasonSuppressed},
 		"all-opted-out":              {"", nil, StateSkipped, ReasonOptedOut},
-		"only-suppressed":            {"", nil, StateSkipped, ReasonSupressed},
+		"only-suppressed":            {"", nil, StateSkipped, ReasonSuppressed},
 		"nothing":                    {"", nil, StateSkipped, ReasonNoChannel},
-		"suppressed-then-no-address": {"", nil, StateSkipped, ReasonSupressed},
+		"suppressed-then-no-address": {"", nil, StateSkipped, ReasonSuppressed},
 	}
 	for _, rec := range recs {
 		want, ok := tests[rec.ID]

@@ -70,7 +70,7 @@ type PlanOptions struct {
 // WritePlan plans every recipient and writes the rows as they come (the
 // audience is streamed; nothing is held per recipient), then the totals for
 // the table format. Invalid rows are listed as state "skipped", reason
-// "invalid", with the error on stderr-like w2.
+// "invalid", with the error written to errw.
 func WritePlan(ctx context.Context, cfg *Config, c *Campaign, opts PlanOptions, w, errw io.Writer) (*PlanTotals, error) {
 	p, err := NewPlanner(cfg, c, opts.Now)
 	if err != nil {
