@@ -390,7 +390,7 @@ func deliver(ctx context.Context, p *Planner, j *Journal, row *Row, opts SendOpt
 			if chk, ok := channels.Unwrap(cand.Channel.Sender).(channels.Checker); ok {
 				for _, prob := range chk.Check(msg) {
 					if prob.Severity == "error" {
-						err = channels.Permanent(errors.New(prob.Message))
+						err = channels.PermanentError(errors.New(prob.Message))
 						break
 					}
 				}
@@ -414,7 +414,7 @@ func deliver(ctx context.Context, p *Planner, j *Journal, row *Row, opts SendOpt
 			}
 			rc, err = cand.Channel.Decorated.Send(ctx, msg)
 		} else {
-			err = channels.Permanent(err) // a template that does not render will not render on retry
+			err = channels.PermanentError(err) // a template that does not render will not render on retry
 		}
 		if err == nil {
 			entry.Status, entry.Time, entry.ProviderID, entry.MessageID = StatusSent, opts.Now(), rc.ProviderID, rc.MessageID

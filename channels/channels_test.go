@@ -39,7 +39,7 @@ func noSleep(waits *[]time.Duration) RetryPolicy {
 
 func TestRetryTemporaryUntilSuccess(t *testing.T) {
 	var waits []time.Duration
-	f := &flaky{errs: []error{Temporary(errors.New("503"), 0), Temporary(errors.New("429"), 7*time.Second)}}
+	f := &flaky{errs: []error{TemporaryError(errors.New("503"), 0), TemporaryError(errors.New("429"), 7*time.Second)}}
 	rc, err := WithRetry(f, noSleep(&waits), nil).Send(context.Background(), Message{})
 	if err != nil || rc.ProviderID != "id-2" || f.calls.Load() != 3 {
 		t.Fatalf("rc=%+v err=%v calls=%d", rc, err, f.calls.Load())
@@ -54,11 +54,11 @@ func TestRetryTemporaryUntilSuccess(t *testing.T) {
 
 func TestRetryStopsOnPermanentAndAfterAttempts(t *testing.T) {
 	var waits []time.Duration
-	perm := &flaky{errs: []error{Permanent(errors.New("21211 invalid number"))}}
+	perm := &flaky{errs: []error{PermanentError(errors.New("21211 invalid number"))}}
 	if _, err := WithRetry(perm, noSleep(&waits), nil).Send(context.Background(), Message{}); !IsPermanent(err) || perm.calls.Load() != 1 {
 		t.Fatalf("permanent: err=%v calls=%d", err, perm.calls.Load())
 	}
-	down := &flaky{errs: []error{Temporary(errors.New("a"), 0), Temporary(errors.New("b"), 0), Temporary(errors.New("c"), 0), Temporary(errors.New("d"), 0), nil}}
+	down := &flaky{errs: []error{TemporaryError(errors.New("a"), 0), TemporaryError(errors.New("b"), 0), TemporaryError(errors.New("c"), 0), TemporaryError(errors.New("d"), 0), nil}}
 	_, err := WithRetry(down, noSleep(&waits), nil).Send(context.Background(), Message{})
 	if err == nil || IsPermanent(err) || down.calls.Load() != 4 || !strings.Contains(err.Error(), "d") {
 		t.Fatalf("outage: err=%v calls=%d, want the 4th error after 4 attempts", err, down.calls.Load())
@@ -67,7 +67,7 @@ func TestRetryStopsOnPermanentAndAfterAttempts(t *testing.T) {
 
 func TestRetryStopsWhenTheCallerCancels(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &flaky{errs: []error{Temporary(errors.New("503"), 0), nil}}
+	f := &flaky{errs: []error{TemporaryError(errors.New("503"), 0), nil}}
 	p := RetryPolicy{Attempts: 5, Base: time.Hour, Max: time.Hour}
 	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
 	start := time.Now()
@@ -245,7 +245,7 @@ func TestRegistry(t *testing.T) {
 
 func TestTransportErrorHidesURLAndSecrets(t *testing.T) {
 	urlErr := &url.Error{Op: "Post", URL: "https://api.telegram.org/bot123:s3cr3t/sendMessage", Err: errors.New("dial tcp: connection refused for 123:s3cr3t")}
-	err := TransportError(context.Background(), "telegram", "request", urlErr, "123:s3cr3t")
+	err := TransportError(context.Background(), "telegram", "request", urlErr, false, "123:s3cr3t")
 	if IsPermanent(err) || IsCanceled(err) || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "api.telegram.org") {
 		t.Errorf("transport error: %v", err)
 	}
@@ -254,7 +254,7 @@ func TestTransportErrorHidesURLAndSecrets(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := TransportError(ctx, "line", "request", urlErr); !errors.Is(err, context.Canceled) {
+	if err := TransportError(ctx, "line", "request", urlErr, false); !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled caller must stay recognisable: %v", err)
 	}
 	if got := Scrub("token a/b and a%2Fb", "a/b"); got != "token *** and ***" {

@@ -14,8 +14,21 @@ type RetryPolicy struct {
 	Attempts int           // total tries including the first; 1 means no retry
 	Base     time.Duration // first backoff
 	Max      time.Duration // longest single wait
+	// RetryUnknown also retries Unknown outcomes (the request left, the
+	// answer was lost). Only safe when the provider de-duplicates by an
+	// idempotency key the backend sends (see Idempotent), or when the
+	// channel's on_unknown = "retry" asks for at-least-once.
+	RetryUnknown bool
 	// Sleep waits for d or until ctx ends; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Idempotent is implemented by backends whose provider de-duplicates
+// retries by a key the backend derives from Message.IdempotencyKey (LINE's
+// X-Line-Retry-Key; a webhook with idempotency_header). For them an Unknown
+// outcome may be retried: the provider keeps one message.
+type Idempotent interface {
+	Idempotent() bool
 }
 
 // DefaultRetry is the policy every channel gets unless configured otherwise.
@@ -66,9 +79,10 @@ type retrySender struct {
 	onRetry func(Message, Attempt)
 }
 
-// WithRetry retries temporary failures with exponential backoff and jitter,
-// honouring the provider's Retry-After, until the policy's attempts run out,
-// the failure is permanent or the context ends. onRetry may be nil.
+// WithRetry retries Temporary failures (and Unknown ones when
+// p.RetryUnknown) with exponential backoff and jitter, honouring the
+// provider's Retry-After, until the policy's attempts run out, another class
+// of failure comes back or the context ends. onRetry may be nil.
 func WithRetry(next Sender, p RetryPolicy, onRetry func(Message, Attempt)) Sender {
 	if p.Attempts < 1 {
 		p.Attempts = 1
@@ -84,7 +98,7 @@ func (r *retrySender) Send(ctx context.Context, m Message) (Receipt, error) {
 		rc, err := r.next.Send(ctx, m)
 		// An HTTP client timeout also reads as DeadlineExceeded: only the
 		// caller's own context ending stops the retries.
-		if err == nil || IsPermanent(err) || ctx.Err() != nil || n >= r.policy.Attempts {
+		if err == nil || !r.retries(err) || ctx.Err() != nil || n >= r.policy.Attempts {
 			return rc, err
 		}
 		wait := r.policy.Backoff(n, RetryAfter(err))
@@ -95,6 +109,16 @@ func (r *retrySender) Send(ctx context.Context, m Message) (Receipt, error) {
 			return rc, errors.Join(err, serr)
 		}
 	}
+}
+
+func (r *retrySender) retries(err error) bool {
+	switch ClassOf(err) {
+	case Temporary:
+		return true
+	case Unknown:
+		return r.policy.RetryUnknown
+	}
+	return false
 }
 
 func (r *retrySender) Close() error { return closeNext(r.next) }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,21 +58,49 @@ func Scrub(text string, secrets ...string) string {
 	return text
 }
 
-// TransportError reports a failed round trip ("<backend>: <what> failed:
-// ...") without the request URL, which url.Error prints and which may hold a
-// token or key, and keeps cancellation recognisable: when the caller's
-// context ended the error wraps ctx.Err(); otherwise it is temporary and must
-// not look cancelled (a client timeout wraps context.DeadlineExceeded, which
-// would stop the retry decorator).
-func TransportError(ctx context.Context, backend, what string, err error, secrets ...string) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%s: %w", backend, ctx.Err())
+// Do sends req with client and classifies a failed round trip (SPEC 3):
+// a request that was not fully written is Temporary, one that was written
+// and got no answer (timeout, reset, EOF, a call cut off by the shutdown
+// grace) is Unknown, and a certificate the client cannot verify is a Channel
+// error naming ca_file. The message says "<backend>: <what> failed: ..."
+// without the request URL, which url.Error prints and which may hold a
+// token or key.
+func Do(client *http.Client, req *http.Request, backend, what string, secrets ...string) (*http.Response, error) {
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
+		if info.Err == nil {
+			wrote.Store(true)
+		}
+	}}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	resp, err := client.Do(req)
+	if err == nil {
+		return resp, nil
 	}
+	return nil, TransportError(req.Context(), backend, what, err, wrote.Load(), secrets...)
+}
+
+// TransportError classifies err from a round trip whose request was, or
+// was not, fully written (see Do). When the caller's context ended, the
+// error also wraps ctx.Err(), so the caller can tell an interrupt.
+func TransportError(ctx context.Context, backend, what string, err error, written bool, secrets ...string) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return Temporary(fmt.Errorf("%s: %s failed: %s", backend, what, Scrub(err.Error(), secrets...)), 0)
+	if IsTLSVerification(err) {
+		return ChannelError(fmt.Errorf("%s: %s failed: %s", backend, what, Scrub(err.Error(), secrets...)), HintTLS)
+	}
+	var cause error
+	if ctx.Err() != nil {
+		cause = fmt.Errorf("%s: %s interrupted: %w", backend, what, ctx.Err())
+	} else {
+		cause = fmt.Errorf("%s: %s failed: %s", backend, what, Scrub(err.Error(), secrets...))
+	}
+	if written {
+		return UnknownError(fmt.Errorf("%w (the request was sent; the provider may have the message)", cause))
+	}
+	return TemporaryError(cause, 0)
 }
 
 // Snippet is the start of a provider's non-JSON error body, on one line,

@@ -59,7 +59,7 @@ func dial(ctx context.Context, cfg *config) (*session, error) {
 	d := net.Dialer{Timeout: cfg.timeout}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, channels.Temporary(fmt.Errorf("smtp: connecting to %s: %w", addr, err), 0)
+		return nil, channels.TemporaryError(fmt.Errorf("smtp: connecting to %s: %w", addr, err), 0)
 	}
 	s := &session{timeout: cfg.timeout}
 	if cfg.implicit {
@@ -69,7 +69,7 @@ func dial(ctx context.Context, cfg *config) (*session, error) {
 		cancel()
 		if err != nil {
 			nc.Close()
-			return nil, channels.Temporary(fmt.Errorf("smtp: TLS with %s: %w", addr, err), 0)
+			return nil, channels.TemporaryError(fmt.Errorf("smtp: TLS with %s: %w", addr, err), 0)
 		}
 		nc = tc
 	}
@@ -97,7 +97,7 @@ func (s *session) handshake(cfg *config) error {
 	s.nc.SetDeadline(time.Now().Add(s.timeout))
 	greet, err := s.read()
 	if err != nil {
-		return channels.Temporary(fmt.Errorf("smtp: %s: reading greeting: %w", addr, err), 0)
+		return channels.TemporaryError(fmt.Errorf("smtp: %s: reading greeting: %w", addr, err), 0)
 	}
 	if greet.code != 220 {
 		return classify(greet, "greeting")
@@ -109,7 +109,7 @@ func (s *session) handshake(cfg *config) error {
 		_, offered := s.ext["STARTTLS"]
 		use, err := startTLSDecision(cfg.starttls, cfg.host, offered)
 		if err != nil {
-			return channels.Permanent(fmt.Errorf("smtp: %w", err))
+			return channels.PermanentError(fmt.Errorf("smtp: %w", err))
 		}
 		if use {
 			if err := s.startTLS(cfg); err != nil {
@@ -164,7 +164,7 @@ func (s *session) startTLS(cfg *config) error {
 	}
 	tc := tls.Client(s.nc, cfg.tls)
 	if err := tc.Handshake(); err != nil {
-		return channels.Temporary(fmt.Errorf("smtp: STARTTLS with %s: %w", cfg.host, err), 0)
+		return channels.TemporaryError(fmt.Errorf("smtp: STARTTLS with %s: %w", cfg.host, err), 0)
 	}
 	s.setConn(tc)
 	// RFC 3207: forget what the server said before TLS and ask again.
@@ -190,13 +190,13 @@ func (s *session) auth(cfg *config) error {
 	case has(sasl.Login):
 		c = sasl.NewLoginClient(cfg.user, cfg.pass)
 	case len(mechs) == 0:
-		return channels.Permanent(fmt.Errorf("smtp: %s does not offer AUTH (url has a user name; remove it if the server needs no login)", cfg.host))
+		return channels.PermanentError(fmt.Errorf("smtp: %s does not offer AUTH (url has a user name; remove it if the server needs no login)", cfg.host))
 	default:
-		return channels.Permanent(fmt.Errorf("smtp: %s offers AUTH %s, herald speaks PLAIN and LOGIN", cfg.host, strings.Join(mechs, " ")))
+		return channels.PermanentError(fmt.Errorf("smtp: %s offers AUTH %s, herald speaks PLAIN and LOGIN", cfg.host, strings.Join(mechs, " ")))
 	}
 	mech, ir, err := c.Start()
 	if err != nil {
-		return channels.Permanent(fmt.Errorf("smtp: AUTH %s: %v", mech, err))
+		return channels.PermanentError(fmt.Errorf("smtp: AUTH %s: %v", mech, err))
 	}
 	line := "AUTH " + mech
 	if ir != nil {
@@ -207,12 +207,12 @@ func (s *session) auth(cfg *config) error {
 		var chal []byte
 		chal, err = base64.StdEncoding.DecodeString(strings.TrimSpace(rp.text))
 		if err != nil {
-			return channels.Temporary(fmt.Errorf("smtp: AUTH %s: bad challenge from server", mech), 0)
+			return channels.TemporaryError(fmt.Errorf("smtp: AUTH %s: bad challenge from server", mech), 0)
 		}
 		var resp []byte
 		if resp, err = c.Next(chal); err != nil {
 			s.cmd("*") // cancel the exchange (RFC 4954)
-			return channels.Permanent(fmt.Errorf("smtp: AUTH %s: %v", mech, err))
+			return channels.PermanentError(fmt.Errorf("smtp: AUTH %s: %v", mech, err))
 		}
 		rp, err = s.cmd(base64.StdEncoding.EncodeToString(resp))
 	}
@@ -223,7 +223,7 @@ func (s *session) auth(cfg *config) error {
 	case rp.code == 235:
 		return nil
 	case rp.code == 535 || rp.code == 534:
-		return channels.Permanent(fmt.Errorf("smtp: %s (AUTH %s as %q): check the user and password in url and the environment variable it references", rp, mech, cfg.user))
+		return channels.PermanentError(fmt.Errorf("smtp: %s (AUTH %s as %q): check the user and password in url and the environment variable it references", rp, mech, cfg.user))
 	default:
 		return classify(rp, "AUTH "+mech)
 	}
@@ -253,7 +253,7 @@ func (s *session) cmd(line string) (reply, error) {
 }
 
 func (s *session) ioErr(err error, before bool) error {
-	return channels.Temporary(&connError{err: fmt.Errorf("smtp: connection: %w", err), before: before}, 0)
+	return channels.TemporaryError(&connError{err: fmt.Errorf("smtp: connection: %w", err), before: before}, 0)
 }
 
 // read reads one (possibly multi-line) reply. Lines are joined with '\n' so
@@ -278,11 +278,11 @@ func classify(rp reply, what string) error {
 	err := fmt.Errorf("smtp: %d %s (%s)", rp.code, strings.ReplaceAll(rp.text, "\n", " "), what)
 	switch {
 	case rp.code == 421:
-		return channels.Temporary(&connError{err: err, before: true}, 0)
+		return channels.TemporaryError(&connError{err: err, before: true}, 0)
 	case rp.code >= 500 && rp.code < 600:
-		return channels.Permanent(err)
+		return channels.PermanentError(err)
 	default:
-		return channels.Temporary(err, 0)
+		return channels.TemporaryError(err, 0)
 	}
 }
 

@@ -53,7 +53,7 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		}
 	}()
 	if err := s.cfg.composer.compose(&dotWriter{w: buf, lineStart: true}, m); err != nil {
-		return channels.Receipt{}, channels.Permanent(fmt.Errorf("smtp: %w", err))
+		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("smtp: %w", err))
 	}
 	buf.WriteString(".\r\n") // compose ends every message with CRLF
 	rc := channels.Receipt{MessageID: s.cfg.composer.MessageID(m)}

@@ -113,15 +113,15 @@ func RetryKey(m channels.Message) (string, error) {
 func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
 	body, err := RequestBody(m)
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(err)
+		return channels.Receipt{}, channels.PermanentError(err)
 	}
 	key, err := RetryKey(m)
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(err)
+		return channels.Receipt{}, channels.PermanentError(err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(fmt.Errorf("line: building request: %s", s.scrub(err.Error())))
+		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("line: building request: %s", s.scrub(err.Error())))
 	}
 	req.Header.Set("Authorization", "Bearer "+s.token.Reveal())
 	req.Header.Set("Content-Type", "application/json")
@@ -168,7 +168,7 @@ type response struct {
 }
 
 func (s *Sender) transportError(ctx context.Context, err error) error {
-	return channels.TransportError(ctx, "line", "request", err, s.token.Reveal(), s.channelSecret.Reveal())
+	return channels.TransportError(ctx, "line", "request", err, false, s.token.Reveal(), s.channelSecret.Reveal())
 }
 
 // scrub removes the secrets from text that may be shown to the user.

@@ -82,20 +82,20 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	}
 	body, ext, err := s.encode(m)
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(err)
+		return channels.Receipt{}, channels.PermanentError(err)
 	}
 	rel := filepath.Join(safeName(m.Campaign), safeName(m.Channel), safeName(m.Recipient)+"."+ext)
 	path := filepath.Join(s.dir, rel)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return channels.Receipt{}, channels.Temporary(fmt.Errorf("outbox: %w", err), 0)
+		return channels.Receipt{}, channels.TemporaryError(fmt.Errorf("outbox: %w", err), 0)
 	}
 	// Write then rename, so a reader never sees half a message.
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, body, 0o644); err != nil {
-		return channels.Receipt{}, channels.Temporary(fmt.Errorf("outbox: %w", err), 0)
+		return channels.Receipt{}, channels.TemporaryError(fmt.Errorf("outbox: %w", err), 0)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return channels.Receipt{}, channels.Temporary(fmt.Errorf("outbox: %w", err), 0)
+		return channels.Receipt{}, channels.TemporaryError(fmt.Errorf("outbox: %w", err), 0)
 	}
 	rc := channels.Receipt{ProviderID: "outbox:" + filepath.ToSlash(rel)}
 	if ext == "eml" {

@@ -118,12 +118,12 @@ func (s *Sender) GoString() string { return s.String() }
 func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
 	body, err := RequestBody(m, m.ParseMode)
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(err)
+		return channels.Receipt{}, channels.PermanentError(err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
 	if err != nil {
 		// NewRequest quotes the URL, which holds the token.
-		return channels.Receipt{}, channels.Permanent(fmt.Errorf("telegram: building request: %s", s.scrub(err.Error())))
+		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("telegram: building request: %s", s.scrub(err.Error())))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)
@@ -183,18 +183,18 @@ func (s *Sender) classify(resp *http.Response, r apiResponse) error {
 		if wait == 0 {
 			wait = channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
-		return channels.Temporary(err, wait)
+		return channels.TemporaryError(err, wait)
 	case code >= 500 || resp.StatusCode >= 500:
-		return channels.Temporary(err, channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+		return channels.TemporaryError(err, channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
 	default:
 		// 400 chat not found / can't parse entities, 401 bad token, 403
 		// blocked or never started: the same request fails the same way.
-		return channels.Permanent(err)
+		return channels.PermanentError(err)
 	}
 }
 
 func (s *Sender) transportError(ctx context.Context, err error) error {
-	return channels.TransportError(ctx, "telegram", "request", err, s.token.Reveal(), s.secretToken.Reveal())
+	return channels.TransportError(ctx, "telegram", "request", err, false, s.token.Reveal(), s.secretToken.Reveal())
 }
 
 func (s *Sender) scrub(text string) string {

@@ -26,7 +26,7 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	body := s.form(m).Encode() // percent-encodes '+' as %2B, as Twilio needs
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, strings.NewReader(body))
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(fmt.Errorf("%s: %w", s.name, err))
+		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("%s: %w", s.name, err))
 	}
 	req.SetBasicAuth(s.accountSID, s.token.Reveal())
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -38,12 +38,12 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		if ctx.Err() != nil {
 			return channels.Receipt{}, err // cancelled: neither permanent nor worth a retry
 		}
-		return channels.Receipt{}, channels.Temporary(err, 0)
+		return channels.Receipt{}, channels.TemporaryError(err, 0)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return channels.Receipt{}, channels.Temporary(fmt.Errorf("%s: reading response: %w", s.name, err), 0)
+		return channels.Receipt{}, channels.TemporaryError(fmt.Errorf("%s: reading response: %w", s.name, err), 0)
 	}
 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -53,7 +53,7 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		if err := json.Unmarshal(raw, &msg); err != nil || msg.SID == "" {
 			// Not Twilio's answer (a proxy page, a wrong api_url). Retrying
 			// cannot help, and the message may have gone: do not resend.
-			return channels.Receipt{}, channels.Permanent(fmt.Errorf("%s: HTTP %d without a message sid: %s",
+			return channels.Receipt{}, channels.PermanentError(fmt.Errorf("%s: HTTP %d without a message sid: %s",
 				s.name, resp.StatusCode, s.snippet(raw)))
 		}
 		return channels.Receipt{ProviderID: msg.SID}, nil
@@ -82,9 +82,9 @@ func (s *sender) classify(resp *http.Response, raw []byte) error {
 		err = fmt.Errorf("%s: HTTP %d: %s", s.name, resp.StatusCode, s.snippet(raw))
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-		return channels.Temporary(err, channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+		return channels.TemporaryError(err, channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
 	}
-	return channels.Permanent(err)
+	return channels.PermanentError(err)
 }
 
 // snippet is a short, single-line excerpt of a body for an error message.

@@ -102,11 +102,11 @@ type sendResponse struct {
 func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
 	to, err := number(m.To)
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(err)
+		return channels.Receipt{}, channels.PermanentError(err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, strings.NewReader(s.form(m, to).Encode()))
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(fmt.Errorf("%s: %w", backendName, err))
+		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("%s: %w", backendName, err))
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -117,12 +117,12 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		if ctx.Err() != nil {
 			return channels.Receipt{}, err // cancelled: neither permanent nor worth a retry
 		}
-		return channels.Receipt{}, channels.Temporary(err, 0)
+		return channels.Receipt{}, channels.TemporaryError(err, 0)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return channels.Receipt{}, channels.Temporary(fmt.Errorf("%s: reading response: %w", backendName, err), 0)
+		return channels.Receipt{}, channels.TemporaryError(fmt.Errorf("%s: reading response: %w", backendName, err), 0)
 	}
 	// Message results come with 200; anything else is the HTTP layer
 	// (gateway errors, rate limiting in front of the API).
@@ -134,7 +134,7 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	if err := json.Unmarshal(raw, &r); err != nil || len(r.Messages) == 0 {
 		// Not Vonage's answer (a proxy page, a wrong api_url); retrying
 		// cannot help, and the message may have gone: do not resend.
-		return channels.Receipt{}, channels.Permanent(fmt.Errorf("%s: HTTP %d without message results: %s",
+		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("%s: HTTP %d without message results: %s",
 			backendName, resp.StatusCode, s.snippet(raw)))
 	}
 	ids := make([]string, 0, len(r.Messages))
@@ -153,7 +153,7 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	if failure != nil {
 		if accepted > 0 {
 			// Some parts are on their way: a retry would send them twice.
-			return channels.Receipt{ProviderID: strings.Join(ids, ",")}, channels.Permanent(failure)
+			return channels.Receipt{ProviderID: strings.Join(ids, ",")}, channels.PermanentError(failure)
 		}
 		return channels.Receipt{}, failure
 	}
@@ -175,9 +175,9 @@ func (s *sender) statusError(status, text string, part, parts int, temporary boo
 	}
 	err := errors.New(msg)
 	if temporary {
-		return channels.Temporary(err, 0)
+		return channels.TemporaryError(err, 0)
 	}
-	return channels.Permanent(err)
+	return channels.PermanentError(err)
 }
 
 // snippet is a short, single-line excerpt of a body for an error message.

@@ -316,11 +316,11 @@ func (s *Sender) Check(m channels.Message) []channels.Problem {
 func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
 	body, err := RequestBody(m, s.body, s.contentType)
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(err)
+		return channels.Receipt{}, channels.PermanentError(err)
 	}
 	req, err := http.NewRequestWithContext(ctx, s.method, s.url, bytes.NewReader(body))
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(fmt.Errorf("webhook: building request for %s: %s", s.shownURL, s.scrub(err.Error())))
+		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("webhook: building request for %s: %s", s.shownURL, s.scrub(err.Error())))
 	}
 	for k, v := range s.headers {
 		req.Header[k] = v
@@ -345,7 +345,7 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		return channels.Receipt{ProviderID: s.providerID(data)}, nil
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return channels.Receipt{}, channels.Permanent(fmt.Errorf("webhook: %s %s answered HTTP %d, which is not one of the success statuses %v",
+		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("webhook: %s %s answered HTTP %d, which is not one of the success statuses %v",
 			s.method, s.shownURL, resp.StatusCode, s.success))
 	}
 	return channels.Receipt{}, channels.ClassifyHTTP("webhook", resp, s.scrub(channels.Snippet(data)))
@@ -388,7 +388,7 @@ func (s *Sender) providerID(data []byte) string {
 }
 
 func (s *Sender) transportError(ctx context.Context, err error) error {
-	return channels.TransportError(ctx, "webhook", s.method+" "+s.shownURL, err, s.secrets...)
+	return channels.TransportError(ctx, "webhook", s.method+" "+s.shownURL, err, false, s.secrets...)
 }
 
 // scrub replaces header values and URL credentials in text with "***".

@@ -133,11 +133,11 @@ func (s *Sender) GoString() string { return s.String() }
 func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
 	body, err := RequestBody(m)
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(err)
+		return channels.Receipt{}, channels.PermanentError(err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return channels.Receipt{}, channels.Permanent(fmt.Errorf("whatsapp: building request: %s", s.scrub(err.Error())))
+		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("whatsapp: building request: %s", s.scrub(err.Error())))
 	}
 	req.Header.Set("Authorization", "Bearer "+s.token.Reveal())
 	req.Header.Set("Content-Type", "application/json")
@@ -224,18 +224,18 @@ func (s *Sender) classify(resp *http.Response, data []byte) error {
 	retryAfter := channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	switch {
 	case temporaryCodes[e.Code] || (e.Code >= 131000 && e.Code <= 131002):
-		return channels.Temporary(err, retryAfter)
+		return channels.TemporaryError(err, retryAfter)
 	case permanentCodes[e.Code] || (e.Code >= 200 && e.Code <= 299):
-		return channels.Permanent(err)
+		return channels.PermanentError(err)
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return channels.Temporary(err, retryAfter)
+		return channels.TemporaryError(err, retryAfter)
 	default:
-		return channels.Permanent(err)
+		return channels.PermanentError(err)
 	}
 }
 
 func (s *Sender) transportError(ctx context.Context, err error) error {
-	return channels.TransportError(ctx, "whatsapp", "request", err, s.token.Reveal(), s.appSecret.Reveal(), s.verifyToken.Reveal())
+	return channels.TransportError(ctx, "whatsapp", "request", err, false, s.token.Reveal(), s.appSecret.Reveal(), s.verifyToken.Reveal())
 }
 
 // scrub removes the secrets from text that may be shown to the user.
