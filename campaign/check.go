@@ -87,7 +87,7 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		for _, pr := range set.Problems(c.DefaultLocale) {
 			findings = append(findings, Finding{File: pr.File, Line: pr.Line, Severity: pr.Severity, Message: pr.Message})
 		}
-		if p, err = NewPlanner(cfg, c, time.Now()); err != nil {
+		if p, err = NewPlanner(context.TODO(), cfg, c, time.Now()); err != nil {
 			return append(findings, findingsOf(err, "error")...), stats
 		}
 	}

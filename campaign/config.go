@@ -5,6 +5,7 @@
 package campaign
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 
 	"herald/campaign/schedule"
 	"herald/channels"
+	"herald/state"
 )
 
 // Config is herald.toml: providers and defaults shared by all campaigns.
@@ -29,6 +31,9 @@ type Config struct {
 	PublicURL string
 	Regions   map[string][]string // by ISO country code
 	IMAP      *channels.SecretURL // [replies.imap] url, nil when not configured
+
+	// Store holds the journal, suppressions, replies and keys.
+	Store state.Store
 
 	channels map[string]*Channel
 	registry *channels.Registry
@@ -46,10 +51,23 @@ type Channel struct {
 	Concurrency int
 	Rate        string
 
-	// Sender is the backend itself; Decorated adds concurrency, rate limit
-	// and retries. Both are built without touching the network.
-	Sender    channels.Sender
-	Decorated channels.Sender
+	// Sender is the backend itself; Call adds retries (and, for a dry run,
+	// replaces the provider call with the backend's checks). Gate bounds
+	// calls in flight and their rate. All are built without touching the
+	// network.
+	Sender channels.Sender
+	Call   channels.Sender
+	Gate   *channels.Gate
+}
+
+// Send sends one message through the gate and the call chain.
+func (ch *Channel) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
+	release, err := ch.Gate.Acquire(ctx)
+	if err != nil {
+		return channels.Receipt{}, err
+	}
+	defer release()
+	return ch.Call.Send(ctx, m)
 }
 
 type rawConfig struct {
@@ -139,6 +157,7 @@ func LoadConfig(opts Options) (*Config, error) {
 	if opts.StateDir != "" {
 		cfg.StateDir = opts.StateDir
 	}
+	cfg.Store = state.OpenFiles(cfg.StateDir)
 	return cfg, nil
 }
 
@@ -285,9 +304,8 @@ func (cfg *Config) buildChannel(name string, prim toml.Primitive, md toml.MetaDa
 	if limit != rate.Inf {
 		lim = rate.NewLimiter(limit, burst)
 	}
-	// Order matters: the concurrency slot is held across the rate wait and
-	// the retries, so `concurrency` bounds calls in flight at the provider.
-	ch.Decorated = channels.WithConcurrency(channels.WithRate(channels.WithRetry(sender, policy, opts.OnRetry), lim), ch.Concurrency)
+	ch.Gate = channels.NewGate(ch.Concurrency, lim)
+	ch.Call = channels.WithRetry(sender, policy, opts.OnRetry)
 	return ch, nil
 }
 
@@ -373,7 +391,7 @@ func (cfg *Config) outboxChannel(k channels.Kind) (*Channel, error) {
 	return &Channel{
 		Name: string(k), Backend: "outbox", Kind: k, Columns: k.AddressColumns(),
 		Sections: sectionsFor(string(k), k), Concurrency: 4,
-		Sender: sender, Decorated: channels.WithConcurrency(sender, 4),
+		Sender: sender, Call: sender, Gate: channels.NewGate(4, nil),
 	}, nil
 }
 
@@ -384,11 +402,24 @@ func (cfg *Config) OutboxDir() string { return filepath.Join(cfg.StateDir, "outb
 func (cfg *Config) Close() error {
 	var errs []error
 	for _, ch := range cfg.channels {
-		if c, ok := ch.Decorated.(channels.Closer); ok {
+		if c, ok := ch.Sender.(channels.Closer); ok {
 			errs = append(errs, c.Close())
 		}
 	}
+	if cfg.Store != nil {
+		errs = append(errs, cfg.Store.Close())
+	}
 	return errors.Join(errs...)
+}
+
+// DryRun makes every channel's call chain check messages instead of
+// sending them.
+func (cfg *Config) DryRun() {
+	for _, name := range cfg.ChannelNames() {
+		if ch, err := cfg.Channel(name); err == nil {
+			ch.Call = channels.WithDryRun(ch.Sender)
+		}
+	}
 }
 
 func resolvePath(dir, p string) string {

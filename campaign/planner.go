@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"herald/campaign/schedule"
 	"herald/channels"
 	"herald/locales"
+	"herald/state"
 	"herald/templates"
 )
 
@@ -51,7 +53,7 @@ type Row struct {
 	SendAt       time.Time // in Zone
 	State        string
 	Reason       string
-	Outcome      Outcome // what the journal already says
+	Outcome      state.Outcome // what the journal already says
 }
 
 // Channel is the chosen channel's name, "" when skipped.
@@ -89,15 +91,22 @@ type Planner struct {
 	Now       time.Time
 
 	matcher  *locales.Matcher
-	index    *Index
-	supp     *Suppressions
+	journal  journalView
+	supp     *state.Suppressions
 	channels map[string]*Channel
 	unsub    func(channel, address string) string
 }
 
+// journalView is what the planner asks the journal: a loaded index for
+// plan and check, the live journal during a send.
+type journalView interface {
+	Lookup(id string) state.Outcome
+	SentSince(id string, t time.Time) int
+}
+
 // NewPlanner prepares a planner: it loads the templates, the journal index
 // and the suppression list once.
-func NewPlanner(cfg *Config, c *Campaign, now time.Time) (*Planner, error) {
+func NewPlanner(ctx context.Context, cfg *Config, c *Campaign, now time.Time) (*Planner, error) {
 	set, err := LoadTemplates(c.Templates)
 	if err != nil {
 		return nil, configErr(err) // broken templates are configuration: exit 2
@@ -106,21 +115,15 @@ func NewPlanner(cfg *Config, c *Campaign, now time.Time) (*Planner, error) {
 	if err != nil {
 		return nil, configErr(&FileError{File: c.File, Msg: fmt.Sprintf("default_locale: %v", err)})
 	}
-	var since time.Time
-	if c.Frequency != nil {
-		// Sends up to one period before the earliest possible send time
-		// count; keep a day more so scheduled rows are judged too.
-		since = now.Add(-c.Frequency.Per - 24*time.Hour)
-	}
-	ix, err := LoadIndex(cfg.StateDir, c.Name, since)
+	ix, err := cfg.Store.Index(ctx, c.Name, recentSince(c, now))
 	if err != nil {
 		return nil, err
 	}
-	supp, err := LoadSuppressions(cfg.StateDir)
+	supp, err := cfg.Store.Suppressions(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading suppressions: %w", err)
 	}
-	p := &Planner{Config: cfg, Campaign: c, Templates: set, Now: now, matcher: m, index: ix, supp: supp, channels: map[string]*Channel{}}
+	p := &Planner{Config: cfg, Campaign: c, Templates: set, Now: now, matcher: m, journal: ix, supp: supp, channels: map[string]*Channel{}}
 	for _, name := range c.Channels {
 		ch, err := cfg.Channel(name)
 		if err != nil {
@@ -129,11 +132,11 @@ func NewPlanner(cfg *Config, c *Campaign, now time.Time) (*Planner, error) {
 		p.channels[name] = ch
 	}
 	if cfg.PublicURL != "" {
-		key, err := UnsubscribeKey(cfg.StateDir)
+		key, err := cfg.Store.UnsubscribeKey(ctx)
 		if err != nil {
 			return nil, err
 		}
-		signer := UnsubscribeSigner{Key: key}
+		signer := state.UnsubscribeSigner{Key: key}
 		p.unsub = func(channel, address string) string {
 			return cfg.PublicURL + "/unsubscribe/" + signer.Token(channel, address)
 		}
@@ -148,8 +151,15 @@ func LoadTemplates(dir string) (*templates.Set, error) {
 	})
 }
 
-// Index exposes the journal index (send records outcomes in it).
-func (p *Planner) Index() *Index { return p.index }
+// recentSince is how far back the journal's send times matter for the
+// frequency limit: sends up to one period before the earliest possible send
+// time count; a day more keeps scheduled rows judged too.
+func recentSince(c *Campaign, now time.Time) time.Time {
+	if c.Frequency == nil {
+		return time.Time{}
+	}
+	return now.Add(-c.Frequency.Per - 24*time.Hour)
+}
 
 // Plan plans one recipient.
 func (p *Planner) Plan(rec *audience.Recipient) *Row {
@@ -159,7 +169,7 @@ func (p *Planner) Plan(rec *audience.Recipient) *Row {
 	}
 	match := p.matcher.Match(rec.Locale)
 	row.Locale, row.LocaleReason = match.Locale, match.Reason
-	row.Outcome = p.index.Lookup(rec.ID)
+	row.Outcome = p.journal.Lookup(rec.ID)
 
 	cands, firstRefusal, firstCandidateRefusal := p.candidates(rec)
 	if !p.Campaign.Fallback && len(cands) > 1 {
@@ -186,7 +196,7 @@ func (p *Planner) Plan(rec *audience.Recipient) *Row {
 		} else {
 			row.skip(ReasonNoChannel)
 		}
-	case p.Campaign.Frequency != nil && p.index.SentSince(rec.ID, at.Add(-p.Campaign.Frequency.Per)) >= p.Campaign.Frequency.Count:
+	case p.Campaign.Frequency != nil && p.journal.SentSince(rec.ID, at.Add(-p.Campaign.Frequency.Per)) >= p.Campaign.Frequency.Count:
 		row.skip(ReasonFrequency)
 	case !at.After(p.Now):
 		row.State = StateDue

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"herald/audience"
 	"herald/channels/builtin"
+	"herald/state"
 )
 
 // testSetup writes herald.toml, a campaign and templates into a temp dir
@@ -75,14 +77,14 @@ templates = "t"
 default_locale = "en"
 channels = ["whatsapp", "line", "sms", "email"]
 `)
-	if err := AddSuppression(cfg.StateDir, Suppression{Address: "blocked@example.com", Channel: "email"}); err != nil {
+	if _, err := cfg.Store.AddSuppression(context.Background(), state.Suppression{Address: "blocked@example.com", Channel: "email"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := AddSuppression(cfg.StateDir, Suppression{Address: "+6281200000009", Channel: "all"}); err != nil {
+	if _, err := cfg.Store.AddSuppression(context.Background(), state.Suppression{Address: "+6281200000009", Channel: "all"}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	p, err := NewPlanner(cfg, c, now)
+	p, err := NewPlanner(context.Background(), cfg, c, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +151,7 @@ default_locale = "en"
 channels = ["sms", "email"]
 fallback = false
 `)
-	p, err := NewPlanner(cfg, c, time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	p, err := NewPlanner(context.Background(), cfg, c, time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +181,7 @@ new-york,b@example.com,America/New_York,en-US
 kathmandu,c@example.com,Asia/Kathmandu,de
 `)
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	p, err := NewPlanner(cfg, c, now)
+	p, err := NewPlanner(context.Background(), cfg, c, now)
 	if err != nil {
 		t.Fatal(err)
 	}

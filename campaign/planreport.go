@@ -72,7 +72,7 @@ type PlanOptions struct {
 // the table format. Invalid rows are listed as state "skipped", reason
 // "invalid", with the error written to errw.
 func WritePlan(ctx context.Context, cfg *Config, c *Campaign, opts PlanOptions, w, errw io.Writer) (*PlanTotals, error) {
-	p, err := NewPlanner(cfg, c, opts.Now)
+	p, err := NewPlanner(ctx, cfg, c, opts.Now)
 	if err != nil {
 		return nil, err
 	}

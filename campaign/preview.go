@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +33,7 @@ type Preview struct {
 
 // RenderPreview renders the message for one recipient.
 func RenderPreview(cfg *Config, c *Campaign, opts PreviewOptions) (*Preview, error) {
-	p, err := NewPlanner(cfg, c, opts.Now)
+	p, err := NewPlanner(context.TODO(), cfg, c, opts.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"herald/audience"
 	"herald/channels"
+	"herald/state"
 )
 
 // SendOptions are the flags of `herald send`.
@@ -25,7 +26,8 @@ type SendOptions struct {
 	RetryInDoubt bool
 	RetryFailed  bool
 	// Grace is how long calls in flight may take to finish after the
-	// context is cancelled (SIGINT/SIGTERM) before they are abandoned.
+	// context is cancelled (SIGINT/SIGTERM) before they are cut off (and
+	// journalled in doubt).
 	Grace time.Duration
 	// Report receives every outcome as it happens (progress bar, log lines).
 	// It is called from several goroutines.
@@ -34,12 +36,21 @@ type SendOptions struct {
 	Invalid func(error)
 }
 
+// Event statuses beyond the journal's.
+const (
+	EventDryRun         = "dry-run"
+	EventFallback       = "fallback"        // a failure followed by a try on the next channel
+	EventChannelStopped = "channel-stopped" // the channel is unusable as configured
+	EventReconciled     = "reconciled"      // in doubt, and the provider says it has the message
+	EventWaiting        = "waiting"
+)
+
 // Event is one outcome of the send loop.
 type Event struct {
 	Recipient string
 	Channel   string
 	Address   string
-	Status    string // sent, failed, fallback (a failure followed by a try on the next channel), dry-run
+	Status    string // a journal status (sent, failed, in-doubt) or an Event constant
 	Attempt   int
 	Err       error
 }
@@ -47,6 +58,9 @@ type Event struct {
 // Counts are the numbers of one channel (or all) in a summary.
 type Counts struct {
 	Sent, Fallback, Failed, InDoubt, Skipped, Scheduled, AlreadySent, DryRun int
+	// NotSent counts recipients left for the next run: their channel was
+	// stopped by a configuration error, or the run was interrupted.
+	NotSent int
 }
 
 // Summary is what a send did.
@@ -56,6 +70,9 @@ type Summary struct {
 	Invalid   int
 	NextDue   time.Time // earliest scheduled send left, zero if none
 	Cancelled bool
+	// Stopped holds the channels stopped because they are unusable as
+	// configured (exit status 3), with the error that stopped each.
+	Stopped map[string]error
 }
 
 func (s *Summary) add(channel string, f func(*Counts)) {
@@ -117,8 +134,10 @@ func (e *InvalidRowsError) Error() string {
 func (e *InvalidRowsError) Unwrap() error { return ErrInvalidAudience }
 
 // Send sends every due message of a campaign that the journal does not
-// already have, each exactly once. With Wait it stays until every scheduled
-// message has been sent.
+// already have, each exactly once. It holds the campaign's send lock for
+// the whole run (a second send of the campaign fails at once with a
+// *state.LockedError). With Wait it stays until every scheduled message has
+// been sent.
 func Send(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (*Summary, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -126,7 +145,18 @@ func Send(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (*Sum
 	if opts.Grace == 0 {
 		opts.Grace = 10 * time.Second
 	}
-	audiencePath, cleanup, err := spoolStdin(c.Audience)
+	if opts.DryRun {
+		// A dry run writes nothing, so it needs no lock and may run beside
+		// a real send.
+		cfg.DryRun()
+	} else {
+		unlock, err := cfg.Store.LockCampaign(ctx, c.Name)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
+	audiencePath, cleanup, err := spoolStdin(ctx, c.Audience)
 	if err != nil {
 		return nil, err
 	}
@@ -137,12 +167,12 @@ func Send(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (*Sum
 
 	for {
 		sum, err := sendPass(ctx, cfg, c, opts)
-		if err != nil || !opts.Wait || sum.NextDue.IsZero() || sum.Cancelled || opts.Limit > 0 {
+		if err != nil || !opts.Wait || sum.NextDue.IsZero() || sum.Cancelled || opts.Limit > 0 || len(sum.Stopped) > 0 {
 			return sum, err
 		}
 		wait := time.Until(sum.NextDue)
 		if opts.Report != nil {
-			opts.Report(Event{Status: "waiting", Err: fmt.Errorf("next message due at %s", sum.NextDue.UTC().Format(time.RFC3339))})
+			opts.Report(Event{Status: EventWaiting, Err: fmt.Errorf("next message due at %s", sum.NextDue.UTC().Format(time.RFC3339))})
 		}
 		if channels.SleepContext(ctx, wait) != nil {
 			sum.Cancelled = true
@@ -160,9 +190,64 @@ func Send(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (*Sum
 	}
 }
 
+// sendRun is one pass over the audience.
+type sendRun struct {
+	p       *Planner
+	journal state.Journal
+	store   state.Store
+	opts    SendOptions
+
+	// feedCtx ends on a signal or when the run must stop (a journal write
+	// failed): no new recipient or fallback is started after it.
+	feedCtx context.Context
+	halt    context.CancelCauseFunc
+	// callCtx ends Grace after a signal: calls in flight may finish.
+	callCtx context.Context
+
+	mu      sync.Mutex
+	sum     *Summary
+	stopErr error // the first journal failure
+}
+
+func (r *sendRun) count(channel string, f func(*Counts)) {
+	r.mu.Lock()
+	r.sum.add(channel, f)
+	r.mu.Unlock()
+}
+
+// stopped returns the error that stopped a channel, nil while it works.
+func (r *sendRun) stopped(channel string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sum.Stopped[channel]
+}
+
+// stopChannel stops a channel for the rest of the run; it reports whether
+// this call stopped it (the first one does).
+func (r *sendRun) stopChannel(channel string, err error) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sum.Stopped[channel] != nil {
+		return false
+	}
+	r.sum.Stopped[channel] = err
+	return true
+}
+
+// fail stops the whole run after a journal write failed: without a durable
+// attempt nothing may leave, and without a durable outcome nothing is known.
+func (r *sendRun) fail(err error) {
+	r.mu.Lock()
+	if r.stopErr == nil {
+		r.stopErr = err
+	}
+	r.mu.Unlock()
+	r.halt(err)
+}
+
 func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (*Summary, error) {
 	now := opts.Now()
-	p, err := NewPlanner(cfg, c, now)
+	p, err := NewPlanner(ctx, cfg, c, now)
 	if err != nil {
 		return nil, err
 	}
@@ -171,21 +256,38 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 	if err := prepass(ctx, p, c, opts); err != nil {
 		return nil, err
 	}
-	sum := &Summary{ByChannel: map[string]*Counts{}}
-	var mu sync.Mutex
-	journal := OpenJournal(cfg.StateDir)
+	var journal state.Journal
+	if opts.DryRun {
+		journal = dryJournal{p.journal}
+	} else {
+		jo := state.JournalOptions{RecentSince: recentSince(c, now), Now: opts.Now}
+		if c.Frequency != nil {
+			jo.Frequency = state.Frequency{Count: c.Frequency.Count, Per: c.Frequency.Per}
+		}
+		journal, err = cfg.Store.Journal(ctx, c.Name, jo)
+		if err != nil {
+			return nil, err
+		}
+		defer journal.Close()
+	}
+	p.journal = journal
 
-	// Calls in flight get Grace to finish after an interrupt; queued work
-	// is dropped at once.
-	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelSends()
-	stop := context.AfterFunc(ctx, func() { time.AfterFunc(opts.Grace, cancelSends) })
+	run := &sendRun{p: p, journal: journal, store: cfg.Store, opts: opts,
+		sum: &Summary{ByChannel: map[string]*Counts{}, Stopped: map[string]error{}}}
+	var cancelFeed context.CancelCauseFunc
+	run.feedCtx, cancelFeed = context.WithCancelCause(ctx)
+	defer cancelFeed(nil)
+	run.halt = cancelFeed
+	var cancelCalls context.CancelFunc
+	run.callCtx, cancelCalls = context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelCalls()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(opts.Grace, cancelCalls) })
 	defer stop()
 
-	// More workers than provider slots: each channel's own concurrency
-	// limit (a decorator) bounds the calls in flight, while the extra
-	// workers keep journal writes waiting together, so one fsync covers the
-	// attempt lines of many messages (group commit) instead of one each.
+	// More workers than provider slots: each channel's gate bounds the
+	// calls in flight, while the extra workers keep journal writes waiting
+	// together, so one fsync covers the lines of many messages (group
+	// commit) instead of one each.
 	slots := 0
 	for _, name := range c.Channels {
 		ch, _ := cfg.Channel(name)
@@ -199,38 +301,35 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 		go func() {
 			defer wg.Done()
 			for row := range jobs {
-				deliver(sendCtx, p, journal, row, opts, func(f func(*Summary)) {
-					mu.Lock()
-					f(sum)
-					mu.Unlock()
-				})
+				run.deliver(row)
 			}
 		}()
 	}
 
 	// Skips are journalled once per recipient (so report can count them),
 	// in batches: a first run may skip a large part of an audience.
-	var skips []Entry
-	flushSkips := func() error {
-		if len(skips) == 0 || opts.DryRun {
-			skips = skips[:0]
-			return nil
+	var skips []state.Entry
+	flushSkips := func() {
+		if len(skips) > 0 {
+			if err := journal.Record(ctx, skips...); err != nil {
+				run.fail(err)
+			}
 		}
-		err := journal.Append(skips...)
 		skips = skips[:0]
-		return err
 	}
-	var skipErr error
-	feedErr := feed(ctx, p, c, opts, func(row *Row) {
-		mu.Lock()
-		defer mu.Unlock()
+	feedErr := feed(run.feedCtx, p, c, opts, func(row *Row) {
+		run.mu.Lock()
+		defer run.mu.Unlock()
+		sum := run.sum
 		switch row.State {
 		case StateSkipped:
 			sum.add("", func(k *Counts) { k.Skipped++ })
 			if !row.Outcome.Skipped {
-				skips = append(skips, Entry{Time: opts.Now(), Campaign: c.Name, Recipient: row.Recipient.ID, Locale: row.Locale, Status: StatusSkipped, Error: row.Reason})
-				if len(skips) >= 1000 && skipErr == nil {
-					skipErr = flushSkips()
+				skips = append(skips, state.Entry{Time: opts.Now(), Campaign: c.Name, Recipient: row.Recipient.ID, Locale: row.Locale, Status: state.StatusSkipped, Error: row.Reason})
+				if len(skips) >= 1000 {
+					run.mu.Unlock()
+					flushSkips()
+					run.mu.Lock()
 				}
 			}
 		case StateSent:
@@ -249,20 +348,29 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 		select {
 		case jobs <- row:
 			return true
-		case <-ctx.Done():
+		case <-run.feedCtx.Done():
 			return false
 		}
-	}, &sum.Invalid)
+	}, &run.sum.Invalid)
 	close(jobs)
 	wg.Wait()
-	if skipErr == nil {
-		skipErr = flushSkips()
-	}
+	flushSkips()
 	if ctx.Err() != nil {
-		sum.Cancelled = true
+		run.sum.Cancelled = true
 	}
-	return sum, errors.Join(feedErr, skipErr)
+	if run.stopErr != nil {
+		return run.sum, run.stopErr
+	}
+	return run.sum, feedErr
 }
+
+// dryJournal is the journal of a dry run: it answers from the loaded index
+// and writes nothing, so a later real send is not affected.
+type dryJournal struct{ journalView }
+
+func (dryJournal) Attempt(context.Context, state.Entry) error   { return nil }
+func (dryJournal) Record(context.Context, ...state.Entry) error { return nil }
+func (dryJournal) Close() error                                 { return nil }
 
 // retryable says whether an in-doubt or failed row is sent again in this
 // run: in-doubt ones only with --retry-in-doubt, failed ones when the last
@@ -377,86 +485,205 @@ func prepass(ctx context.Context, p *Planner, c *Campaign, opts SendOptions) err
 }
 
 // deliver sends one row: the chosen channel, then each fallback after a
-// failure, journalling an attempt before every provider call and its
-// outcome after it.
-func deliver(ctx context.Context, p *Planner, j *Journal, row *Row, opts SendOptions, count func(func(*Summary))) {
+// failure that proves the message was not accepted. Each provider call
+// holds its channel's gate while its attempt is made durable and the call
+// runs; the outcome is journalled after the gate is released.
+func (r *sendRun) deliver(row *Row) {
+	p, opts := r.p, r.opts
 	attempt := row.Outcome.Attempts
 	for i, cand := range row.Candidates {
-		attempt++
-		ev := Event{Recipient: row.Recipient.ID, Channel: cand.Channel.Name, Address: cand.Address, Attempt: attempt}
-		entry := Entry{Campaign: p.Campaign.Name, Recipient: row.Recipient.ID, Channel: cand.Channel.Name, Address: cand.Address, Locale: row.Locale, Attempt: attempt}
+		ch := cand.Channel
+		last := i+1 == len(row.Candidates)
+		ev := Event{Recipient: row.Recipient.ID, Channel: ch.Name, Address: cand.Address, Attempt: attempt + 1}
+		if r.stopped(ch.Name) != nil {
+			// The channel is unusable as configured: the recipient stays
+			// unsent for a plain rerun after the fix.
+			r.count(ch.Name, func(k *Counts) { k.NotSent++ })
+			return
+		}
+		entry := state.Entry{Campaign: p.Campaign.Name, Recipient: row.Recipient.ID, Channel: ch.Name, Address: cand.Address, Locale: row.Locale}
 		msg, err := p.Message(row, cand)
-		if err == nil && opts.DryRun {
-			if chk, ok := channels.Unwrap(cand.Channel.Sender).(channels.Checker); ok {
-				for _, prob := range chk.Check(msg) {
-					if prob.Severity == "error" {
-						err = channels.PermanentError(errors.New(prob.Message))
-						break
-					}
-				}
-			}
-			if err == nil {
-				ev.Status = "dry-run"
-				report(opts, ev)
-				count(func(s *Summary) { s.add(cand.Channel.Name, func(k *Counts) { k.DryRun++ }) })
-				return
-			}
-		}
-		var rc channels.Receipt
-		if err == nil {
-			entry.Status, entry.Time = StatusAttempt, opts.Now()
-			if jerr := j.Append(entry); jerr != nil {
-				// Without a durable attempt we must not send: stop here.
-				ev.Status, ev.Err = "failed", fmt.Errorf("journal: %w", jerr)
-				report(opts, ev)
-				count(func(s *Summary) { s.add(cand.Channel.Name, func(k *Counts) { k.Failed++ }) })
-				return
-			}
-			rc, err = cand.Channel.Decorated.Send(ctx, msg)
+		if err != nil {
+			// A template that does not render will not render on retry.
+			err = channels.PermanentError(err)
 		} else {
-			err = channels.PermanentError(err) // a template that does not render will not render on retry
+			err = channels.CheckError(ch.Sender, msg)
 		}
-		if err == nil {
-			entry.Status, entry.Time, entry.ProviderID, entry.MessageID = StatusSent, opts.Now(), rc.ProviderID, rc.MessageID
-			if jerr := j.Append(entry); jerr != nil {
-				ev.Status, ev.Err = "failed", fmt.Errorf("sent, but the journal could not record it (the recipient is in doubt): %w", jerr)
-				report(opts, ev)
-				count(func(s *Summary) { s.add(cand.Channel.Name, func(k *Counts) { k.InDoubt++ }) })
+		if err != nil {
+			// Refused before any call: journalled as a failure, never sent.
+			entry.Status, entry.Time, entry.Error, entry.Attempt = state.StatusFailed, opts.Now(), err.Error(), attempt
+			if !r.record(entry) {
 				return
 			}
-			ev.Status = "sent"
+			if !r.failed(ev, err, last) {
+				return
+			}
+			continue
+		}
+		if row.Outcome.InDoubt && i == 0 {
+			if done := r.reconcile(row, cand, msg, entry, ev); done {
+				return
+			}
+		}
+		release, err := ch.Gate.Acquire(r.feedCtx)
+		if err != nil {
+			r.count(ch.Name, func(k *Counts) { k.NotSent++ })
+			return // interrupted or halted before the call: nothing left
+		}
+		attempt++
+		entry.Attempt, ev.Attempt = attempt, attempt
+		entry.Status, entry.Time = state.StatusAttempt, opts.Now()
+		if err := r.journal.Attempt(r.feedCtx, entry); err != nil {
+			release()
+			if errors.Is(err, state.ErrFrequency) {
+				// Another campaign reached this recipient meanwhile.
+				entry.Status, entry.Error = state.StatusSkipped, ReasonFrequency
+				r.record(entry)
+				r.count("", func(k *Counts) { k.Skipped++ })
+				return
+			}
+			// Without a durable attempt nothing may leave: stop the run.
+			r.fail(err)
+			r.count(ch.Name, func(k *Counts) { k.NotSent++ })
+			return
+		}
+		rc, err := ch.Call.Send(r.callCtx, msg)
+		release()
+		if err == nil {
+			entry.Status, entry.Time, entry.ProviderID, entry.MessageID = state.StatusSent, opts.Now(), rc.ProviderID, rc.MessageID
+			if opts.DryRun {
+				ev.Status = EventDryRun
+				report(opts, ev)
+				r.count(ch.Name, func(k *Counts) { k.DryRun++ })
+				return
+			}
+			if !r.record(entry) {
+				ev.Status, ev.Err = state.StatusInDoubt, errors.New("sent, but the journal could not record it")
+				report(opts, ev)
+				r.count(ch.Name, func(k *Counts) { k.InDoubt++ })
+				return
+			}
+			ev.Status = state.StatusSent
 			report(opts, ev)
-			count(func(s *Summary) {
-				s.add(cand.Channel.Name, func(k *Counts) {
-					k.Sent++
-					if i > 0 {
-						k.Fallback++
-					}
-				})
+			r.count(ch.Name, func(k *Counts) {
+				k.Sent++
+				if i > 0 {
+					k.Fallback++
+				}
 			})
 			return
 		}
-		entry.Status, entry.Time, entry.Error = StatusFailed, opts.Now(), err.Error()
-		entry.Temporary = !channels.IsPermanent(err)
-		if !opts.DryRun {
-			if jerr := j.Append(entry); jerr != nil {
-				err = errors.Join(err, jerr)
+		entry.Time, entry.Error = opts.Now(), err.Error()
+		switch channels.ClassOf(err) {
+		case channels.Unknown:
+			// The provider may have the message: never resent blindly,
+			// never handed to a fallback (that could deliver it twice).
+			entry.Status = state.StatusInDoubt
+			r.record(entry)
+			ev.Status, ev.Err = state.StatusInDoubt, err
+			report(opts, ev)
+			r.count(ch.Name, func(k *Counts) { k.InDoubt++ })
+			return
+		case channels.Channel:
+			// Nothing on this channel can work until the configuration is
+			// fixed: the attempt is closed as a temporary failure, so a
+			// plain rerun sends it, and the channel stops here.
+			entry.Status, entry.Temporary = state.StatusFailed, true
+			r.record(entry)
+			if r.stopChannel(ch.Name, err) {
+				ev.Status, ev.Err = EventChannelStopped, err
+				report(opts, ev)
 			}
+			r.count(ch.Name, func(k *Counts) { k.NotSent++ })
+			return
 		}
-		ev.Err = err
-		ev.Status = "failed"
-		if i+1 < len(row.Candidates) {
-			ev.Status = "fallback"
+		entry.Status, entry.Temporary = state.StatusFailed, channels.ClassOf(err) == channels.Temporary
+		if !r.record(entry) {
+			return
 		}
-		report(opts, ev)
-		if ev.Status == "failed" {
-			count(func(s *Summary) { s.add(cand.Channel.Name, func(k *Counts) { k.Failed++ }) })
+		if channels.IsProviderOptOut(err) {
+			r.suppress(cand, err)
 		}
-		if ctx.Err() != nil {
-			return // interrupted: the rest is for the next run
+		if !r.failed(ev, err, last) {
+			return
 		}
 	}
 }
+
+// failed reports a failure and reports whether the next fallback may be
+// tried.
+func (r *sendRun) failed(ev Event, err error, last bool) bool {
+	ev.Err, ev.Status = err, state.StatusFailed
+	if !last {
+		ev.Status = EventFallback
+	}
+	report(r.opts, ev)
+	if last {
+		r.count(ev.Channel, func(k *Counts) { k.Failed++ })
+		return false
+	}
+	return r.feedCtx.Err() == nil
+}
+
+// record journals an outcome; a failed write stops the run.
+func (r *sendRun) record(e state.Entry) bool {
+	if err := r.journal.Record(r.callCtx, e); err != nil {
+		r.fail(err)
+		return false
+	}
+	return true
+}
+
+// suppress records that the provider says the customer opted out or
+// blocked herald on this channel.
+func (r *sendRun) suppress(cand Candidate, cause error) {
+	if r.opts.DryRun {
+		return
+	}
+	_, err := r.store.AddSuppression(r.callCtx, state.Suppression{
+		Address: cand.Address, Channel: cand.Channel.Name, Reason: cause.Error(),
+		AddedAt: r.opts.Now(), Source: state.SourceProvider,
+	})
+	if err != nil {
+		r.fail(err)
+	}
+}
+
+// reconcile asks a provider that can tell whether it already accepted an
+// in-doubt message (SPEC 3, --retry-in-doubt); when it did, the message is
+// journalled as sent and not sent again. done is true when the row needs
+// nothing more.
+func (r *sendRun) reconcile(row *Row, cand Candidate, msg channels.Message, entry state.Entry, ev Event) (done bool) {
+	rec, ok := channels.Unwrap(cand.Channel.Sender).(channels.Reconciler)
+	if !ok || r.opts.DryRun {
+		return false
+	}
+	since := r.opts.Now().Add(-reconcileWindow)
+	rc, found, err := rec.Reconcile(r.callCtx, msg, since)
+	if err != nil {
+		ev.Status, ev.Err = state.StatusInDoubt, fmt.Errorf("asking the provider whether it has the message: %w (left in doubt)", err)
+		report(r.opts, ev)
+		r.count(cand.Channel.Name, func(k *Counts) { k.InDoubt++ })
+		return true
+	}
+	if !found {
+		return false
+	}
+	entry.Status, entry.Time, entry.ProviderID, entry.MessageID = state.StatusSent, r.opts.Now(), rc.ProviderID, rc.MessageID
+	entry.Attempt = row.Outcome.Attempts
+	entry.Error = "reconciled: the provider already had the message"
+	if !r.record(entry) {
+		return true
+	}
+	ev.Status = EventReconciled
+	report(r.opts, ev)
+	r.count(cand.Channel.Name, func(k *Counts) { k.AlreadySent++ })
+	return true
+}
+
+// reconcileWindow is how far back a provider's message list is searched
+// for an in-doubt message.
+const reconcileWindow = 7 * 24 * time.Hour
 
 func report(opts SendOptions, ev Event) {
 	if opts.Report != nil {
@@ -464,9 +691,10 @@ func report(opts SendOptions, ev Event) {
 	}
 }
 
-// spoolStdin copies standard input to a temporary file when the audience
-// is "-": send reads the audience twice (validation, then sending).
-func spoolStdin(path string) (string, func(), error) {
+// spoolStdin copies standard input to a private temporary file when the
+// audience is "-": send reads the audience twice (validation, then
+// sending). The copy stops when ctx ends.
+func spoolStdin(ctx context.Context, path string) (string, func(), error) {
 	if path != "-" {
 		return path, func() {}, nil
 	}
@@ -474,11 +702,27 @@ func spoolStdin(path string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if _, err := io.Copy(f, os.Stdin); err != nil {
-		f.Close()
-		os.Remove(f.Name())
+	cleanup := func() { os.Remove(f.Name()) }
+	_, err = io.Copy(f, ctxReader{ctx, os.Stdin})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
 		return "", nil, fmt.Errorf("reading the audience from standard input: %w", err)
 	}
-	f.Close()
-	return f.Name(), func() { os.Remove(f.Name()) }, nil
+	return f.Name(), cleanup, nil
+}
+
+// ctxReader stops a copy between reads once ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -152,3 +152,11 @@ type InboundParser interface {
 type ChallengeResponder interface {
 	Challenge(query url.Values) (body string, ok bool)
 }
+
+// Reconciler is implemented by backends whose provider can say whether it
+// already accepted a message (Twilio's message list). `send
+// --retry-in-doubt` asks it first and records found messages as sent
+// instead of sending them again.
+type Reconciler interface {
+	Reconcile(ctx context.Context, m Message, since time.Time) (r Receipt, found bool, err error)
+}

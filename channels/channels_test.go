@@ -138,11 +138,20 @@ func TestRateLimitAndConcurrency(t *testing.T) {
 		inFlight.Add(-1)
 		return Receipt{}, nil
 	})
-	s := WithConcurrency(slow, 3)
+	g := NewGate(3, nil)
 	var wg sync.WaitGroup
 	for range 30 {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.Send(context.Background(), Message{}) }()
+		go func() {
+			defer wg.Done()
+			release, err := g.Acquire(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer release()
+			slow.Send(context.Background(), Message{})
+		}()
 	}
 	wg.Wait()
 	if m := maxInFlight.Load(); m != 3 {
@@ -153,13 +162,31 @@ func TestRateLimitAndConcurrency(t *testing.T) {
 	if err != nil || limit != 100 || burst != 100 {
 		t.Fatalf("ParseRate: %v %v %v", limit, burst, err)
 	}
-	r := WithRate(senderFunc(func(context.Context, Message) (Receipt, error) { return Receipt{}, nil }), rate.NewLimiter(limit, 1))
+	r := NewGate(1, rate.NewLimiter(limit, 1))
 	start := time.Now()
 	for range 11 {
-		r.Send(context.Background(), Message{})
+		release, err := r.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
 	}
 	if el := time.Since(start); el < 90*time.Millisecond {
 		t.Errorf("11 sends at 100/s with burst 1 took %v, want about 100ms", el)
+	}
+}
+
+func TestGateStopsWaitingWhenCancelled(t *testing.T) {
+	g := NewGate(1, nil)
+	release, err := g.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := g.Acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a full gate returned %v after its context ended, want DeadlineExceeded", err)
 	}
 }
 

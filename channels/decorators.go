@@ -123,53 +123,87 @@ func (r *retrySender) retries(err error) bool {
 
 func (r *retrySender) Close() error { return closeNext(r.next) }
 
-type rateSender struct {
-	next    Sender
-	limiter *rate.Limiter
+// Gate admits one provider call at a time per slot and at the channel's
+// rate. The send loop holds a gate pass across the journal's attempt line
+// and the provider call, so a killed run leaves at most the calls that held
+// a pass (and the outcomes still being written) in doubt: 2 × concurrency.
+type Gate struct {
+	slots   chan struct{}
+	limiter *rate.Limiter // nil: no rate limit
 }
 
-// WithRate limits sends to the limiter's token bucket; a nil limiter means
-// no limit.
-func WithRate(next Sender, limiter *rate.Limiter) Sender {
-	if limiter == nil {
-		return next
+// NewGate admits n calls at once (at least 1) at limiter's rate (nil: no
+// limit).
+func NewGate(n int, limiter *rate.Limiter) *Gate {
+	return &Gate{slots: make(chan struct{}, max(n, 1)), limiter: limiter}
+}
+
+// Acquire waits for a slot, then for a token of the rate limit, or until
+// ctx ends. release gives the slot back.
+func (g *Gate) Acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case g.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return &rateSender{next: next, limiter: limiter}
+	release = func() { <-g.slots }
+	if g.limiter != nil {
+		if err := g.limiter.Wait(ctx); err != nil {
+			release()
+			return nil, err
+		}
+	}
+	return release, nil
 }
 
-func (r *rateSender) Send(ctx context.Context, m Message) (Receipt, error) {
-	if err := r.limiter.Wait(ctx); err != nil {
+// Limit is the rate in messages per second (rate.Inf when unlimited).
+func (g *Gate) Limit() rate.Limit {
+	if g.limiter == nil {
+		return rate.Inf
+	}
+	return g.limiter.Limit()
+}
+
+// dryRunSender does everything but contact the provider: the backend's own
+// checks run, and a message that would be refused fails permanently.
+type dryRunSender struct{ next Sender }
+
+// WithDryRun returns a sender that never contacts the provider.
+func WithDryRun(next Sender) Sender { return &dryRunSender{next: next} }
+
+func (d *dryRunSender) Send(ctx context.Context, m Message) (Receipt, error) {
+	if err := ctx.Err(); err != nil {
 		return Receipt{}, err
 	}
-	return r.next.Send(ctx, m)
-}
-
-func (r *rateSender) Close() error { return closeNext(r.next) }
-
-type concurrencySender struct {
-	next  Sender
-	slots chan struct{}
-}
-
-// WithConcurrency lets at most n sends run at once.
-func WithConcurrency(next Sender, n int) Sender {
-	if n < 1 {
-		n = 1
+	if p := CheckError(d.next, m); p != nil {
+		return Receipt{}, p
 	}
-	return &concurrencySender{next: next, slots: make(chan struct{}, n)}
+	return Receipt{}, nil
 }
 
-func (c *concurrencySender) Send(ctx context.Context, m Message) (Receipt, error) {
-	select {
-	case c.slots <- struct{}{}:
-	case <-ctx.Done():
-		return Receipt{}, ctx.Err()
+// CheckError runs s's Checker, if it has one, and returns the first
+// error-severity problem as a Permanent error: a message the provider would
+// refuse is never sent (SPEC 4: send applies check's rules).
+func CheckError(s Sender, m Message) error {
+	chk, ok := Unwrap(s).(Checker)
+	if !ok {
+		return nil
 	}
-	defer func() { <-c.slots }()
-	return c.next.Send(ctx, m)
+	for _, p := range chk.Check(m) {
+		if p.Severity == "error" {
+			return PermanentError(&CheckFailure{Channel: m.Channel, Problem: p.Message})
+		}
+	}
+	return nil
 }
 
-func (c *concurrencySender) Close() error { return closeNext(c.next) }
+// CheckFailure is a message refused before sending by the checks `herald
+// check` runs.
+type CheckFailure struct {
+	Channel, Problem string
+}
+
+func (e *CheckFailure) Error() string { return e.Channel + ": " + e.Problem }
 
 func closeNext(s Sender) error {
 	if c, ok := s.(Closer); ok {
@@ -185,9 +219,7 @@ func Unwrap(s Sender) Sender {
 		switch d := s.(type) {
 		case *retrySender:
 			s = d.next
-		case *rateSender:
-			s = d.next
-		case *concurrencySender:
+		case *dryRunSender:
 			s = d.next
 		default:
 			return s

@@ -206,3 +206,24 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// ProviderOptOutError marks err as the provider saying this recipient opted
+// out of or blocked the sender (Twilio 21610, a Telegram block): a Permanent
+// failure after which herald suppresses the address with source "provider".
+func ProviderOptOutError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &SendError{Err: &optOutError{err}, Class: Permanent}
+}
+
+type optOutError struct{ error }
+
+func (e *optOutError) Unwrap() error { return e.error }
+
+// IsProviderOptOut reports whether err says the recipient opted out or
+// blocked the sender.
+func IsProviderOptOut(err error) bool {
+	var o *optOutError
+	return errors.As(err, &o)
+}

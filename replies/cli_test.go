@@ -3,6 +3,7 @@ package replies
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"herald/campaign"
+	"herald/state"
 )
 
 // TestCommandLine runs the real herald binary: `replies serve` started,
@@ -103,7 +104,7 @@ channel_secret = "${LINE_SECRET}"
 		case <-time.After(15 * time.Second):
 			t.Fatalf("still running 15 s after SIGTERM\n%s", logs.String())
 		}
-		s, err := campaign.LoadSuppressions(filepath.Join(dir, "state"))
+		s, err := state.OpenFiles(filepath.Join(dir, "state")).Suppressions(context.Background())
 		if err != nil || !s.Suppressed(lineUser, "line") {
 			t.Errorf("the STOP was not recorded (%v)", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"herald/campaign"
+	"herald/state"
 )
 
 const (
@@ -93,9 +94,9 @@ func TestConcurrentProcessesKeepEveryLine(t *testing.T) {
 		t.Skip("starts helper processes")
 	}
 	dir := t.TempDir()
-	state := dir + "/state"
+	stateDir := dir + "/state"
 	cfgPath := dir + "/herald.toml"
-	if err := os.WriteFile(cfgPath, []byte(concurrencyConfig(state)), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(concurrencyConfig(stateDir)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := campaign.LoadConfig(campaign.Options{ConfigPath: cfgPath, Registry: testRegistry()})
@@ -123,13 +124,13 @@ func TestConcurrentProcessesKeepEveryLine(t *testing.T) {
 	// Meanwhile, in this process: a `send` journals 40 recipients, and
 	// each one replies right after its send is durable.
 	const sendsHere = 40
-	journal := campaign.OpenJournal(state)
+	journal := journalAppender{state.OpenFiles(stateDir)}
 	var wg sync.WaitGroup
 	for i := range sendsHere {
 		wg.Go(func() {
 			chat := 7000000 + i
-			err := journal.Append(campaign.Entry{Campaign: "conc", Recipient: fmt.Sprintf("r-%d", i), Channel: "telegram",
-				Address: strconv.Itoa(chat), Status: campaign.StatusSent, ProviderID: fmt.Sprintf("%d:1", chat)})
+			err := journal.Append(state.Entry{Campaign: "conc", Recipient: fmt.Sprintf("r-%d", i), Channel: "telegram",
+				Address: strconv.Itoa(chat), Status: state.StatusSent, ProviderID: fmt.Sprintf("%d:1", chat)})
 			if err != nil {
 				t.Error(err)
 				return
@@ -147,7 +148,7 @@ func TestConcurrentProcessesKeepEveryLine(t *testing.T) {
 	// And other journal lines keep arriving (attempts of another campaign).
 	for i := range 200 {
 		wg.Go(func() {
-			if err := journal.Append(campaign.Entry{Campaign: "bulk", Recipient: fmt.Sprintf("b-%d", i), Channel: "telegram", Address: "1", Status: campaign.StatusAttempt, Attempt: 1}); err != nil {
+			if err := journal.Append(state.Entry{Campaign: "bulk", Recipient: fmt.Sprintf("b-%d", i), Channel: "telegram", Address: "1", Status: state.StatusAttempt, Attempt: 1}); err != nil {
 				t.Error(err)
 			}
 		})
@@ -162,7 +163,7 @@ func TestConcurrentProcessesKeepEveryLine(t *testing.T) {
 
 	// replies.csv: strictly 9 fields a row (a torn or interleaved row
 	// breaks that or the quoting), every id once.
-	data, err := os.ReadFile(campaign.RepliesPath(state))
+	data, err := os.ReadFile(state.OpenFiles(stateDir).RepliesPath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestConcurrentProcessesKeepEveryLine(t *testing.T) {
 		t.Error("replies.csv does not end with a newline")
 	}
 	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = len(campaign.ReplyColumns)
+	r.FieldsPerRecord = len(state.ReplyColumns)
 	ids := map[string]bool{}
 	matched := 0
 	header := true
@@ -211,12 +212,12 @@ func TestConcurrentProcessesKeepEveryLine(t *testing.T) {
 	}
 
 	// The journal: every line whole JSON, none lost.
-	lines := bytes.Split(bytes.TrimSuffix(fileContent(t, campaign.JournalPath(state)), []byte("\n")), []byte("\n"))
+	lines := bytes.Split(bytes.TrimSuffix(fileContent(t, state.OpenFiles(stateDir).JournalPath()), []byte("\n")), []byte("\n"))
 	if len(lines) != sendsHere+200 {
 		t.Errorf("journal has %d lines, want %d", len(lines), sendsHere+200)
 	}
 	for _, l := range lines {
-		var e campaign.Entry
+		var e state.Entry
 		if err := json.Unmarshal(l, &e); err != nil {
 			t.Errorf("journal line is not whole JSON: %q", l)
 		}

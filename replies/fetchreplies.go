@@ -18,6 +18,7 @@ import (
 
 	"herald/campaign"
 	"herald/channels"
+	"herald/state"
 )
 
 // FetchOptions configure FetchReplies.
@@ -116,7 +117,7 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 		return sum, err
 	}
 	seen := map[string]bool{}
-	if err := campaign.ReadReplies(cfg.StateDir, func(r campaign.Reply) error {
+	if err := cfg.Store.ReadReplies(ctx, func(r state.Reply) error {
 		seen[r.MessageID] = true
 		return nil
 	}); err != nil {
@@ -133,7 +134,7 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 			log.Info("mailbox renumbered (UIDVALIDITY changed): reading it from the start; replies already logged are skipped", "mailbox", mailbox)
 			st.UIDValidity, st.LastUID = validity, 0
 		}
-		var rows []campaign.Reply
+		var rows []state.Reply
 		for _, m := range msgs {
 			sum.Fetched++
 			st.LastUID = max(st.LastUID, m.UID)
@@ -152,7 +153,7 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 				continue
 			}
 			seen[id] = true
-			row := campaign.Reply{ReceivedAt: receivedAt(e.Date, now()), Channel: emailChannels[0], From: e.From, MessageID: id, InReplyTo: e.InReplyTo, Text: e.Text}
+			row := state.Reply{ReceivedAt: receivedAt(e.Date, now()), Channel: emailChannels[0], From: e.From, MessageID: id, InReplyTo: e.InReplyTo, Text: e.Text}
 			ref, _ := ix.forEmail(e, emailChannels)
 			if ref != nil {
 				sum.Matched++
@@ -169,11 +170,11 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 			// Act before logging: a failure leaves the message unlogged, and
 			// the next run retries the idempotent suppression.
 			addrs := []string{e.From}
-			if ref != nil && campaign.NormalizeAddress(ref.Address) != campaign.NormalizeAddress(e.From) {
+			if ref != nil && state.NormalizeAddress(ref.Address) != state.NormalizeAddress(e.From) {
 				addrs = append(addrs, ref.Address) // replied from another address than the one herald wrote to
 			}
 			for _, a := range addrs {
-				if err := act(cfg.StateDir, row.Channel, a, action, "STOP reply", now()); err != nil {
+				if err := act(cfg.Store, row.Channel, a, action, "STOP reply", now()); err != nil {
 					return sum, err
 				}
 			}
@@ -182,7 +183,7 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 			}
 			rows = append(rows, row)
 		}
-		if err := campaign.AppendReplies(cfg.StateDir, rows...); err != nil {
+		if err := cfg.Store.AppendReplies(ctx, rows...); err != nil {
 			return sum, err
 		}
 		sum.New += len(rows)

@@ -12,23 +12,24 @@ import (
 
 	"herald/campaign"
 	"herald/channels"
+	"herald/state"
 )
 
 // emailSends are the e-mails the fixtures in testdata/mail answer, as the
 // journal records them (message_id is herald's Message-ID).
-var emailSends = []campaign.Entry{
-	{Campaign: "shipment-delay", Recipient: "r42", Channel: "mail", Address: "alice@example.com", Status: campaign.StatusSent, MessageID: "<c.shipment-delay.r42.7f3a@notify.acme.example>"},
-	{Campaign: "shipment-delay", Recipient: "r43", Channel: "mail", Address: "bob@example.org", Status: campaign.StatusSent, MessageID: "<c.shipment-delay.r43.9b1c@notify.acme.example>"},
-	{Campaign: "shipment-delay", Recipient: "r44", Channel: "mail", Address: "renee@example.net", Status: campaign.StatusSent, MessageID: "<c.shipment-delay.r44.2d6e@notify.acme.example>"},
+var emailSends = []state.Entry{
+	{Campaign: "shipment-delay", Recipient: "r42", Channel: "mail", Address: "alice@example.com", Status: state.StatusSent, MessageID: "<c.shipment-delay.r42.7f3a@notify.acme.example>"},
+	{Campaign: "shipment-delay", Recipient: "r43", Channel: "mail", Address: "bob@example.org", Status: state.StatusSent, MessageID: "<c.shipment-delay.r43.9b1c@notify.acme.example>"},
+	{Campaign: "shipment-delay", Recipient: "r44", Channel: "mail", Address: "renee@example.net", Status: state.StatusSent, MessageID: "<c.shipment-delay.r44.2d6e@notify.acme.example>"},
 	// Only the older intro is in this journal: the Italian reply's
 	// In-Reply-To is unknown, and its References lead to the intro.
-	{Campaign: "intro", Recipient: "r45", Channel: "mail", Address: "giulia.rossi@example.it", Status: campaign.StatusSent, MessageID: "<c.intro.r45.0001@notify.acme.example>"},
-	{Campaign: "shipment-delay", Recipient: "r46", Channel: "mail", Address: "taro.yamada@example.jp", Status: campaign.StatusSent, MessageID: "<c.shipment-delay.r46.5e5e@notify.acme.example>"},
-	{Campaign: "shipment-delay", Recipient: "r47", Channel: "mail", Address: "carla@example.co.uk", Status: campaign.StatusSent, MessageID: "<c.shipment-delay.r47.77aa@notify.acme.example>"},
-	{Campaign: "promo", Recipient: "r48", Channel: "mail", Address: "erin@example.com", Status: campaign.StatusSent, MessageID: "<c.promo.r48@notify.acme.example>"},
-	{Campaign: "shipment-delay", Recipient: "r50", Channel: "mail", Address: "dave@example.com", Status: campaign.StatusSent, MessageID: "<c.shipment-delay.r50.0001@notify.acme.example>"},
+	{Campaign: "intro", Recipient: "r45", Channel: "mail", Address: "giulia.rossi@example.it", Status: state.StatusSent, MessageID: "<c.intro.r45.0001@notify.acme.example>"},
+	{Campaign: "shipment-delay", Recipient: "r46", Channel: "mail", Address: "taro.yamada@example.jp", Status: state.StatusSent, MessageID: "<c.shipment-delay.r46.5e5e@notify.acme.example>"},
+	{Campaign: "shipment-delay", Recipient: "r47", Channel: "mail", Address: "carla@example.co.uk", Status: state.StatusSent, MessageID: "<c.shipment-delay.r47.77aa@notify.acme.example>"},
+	{Campaign: "promo", Recipient: "r48", Channel: "mail", Address: "erin@example.com", Status: state.StatusSent, MessageID: "<c.promo.r48@notify.acme.example>"},
+	{Campaign: "shipment-delay", Recipient: "r50", Channel: "mail", Address: "dave@example.com", Status: state.StatusSent, MessageID: "<c.shipment-delay.r50.0001@notify.acme.example>"},
 	// An SMS send to an address that also writes e-mail must not match.
-	{Campaign: "shipment-delay", Recipient: "r99", Channel: "sms", Address: "zed@example.net", Status: campaign.StatusSent, ProviderID: "SM1"},
+	{Campaign: "shipment-delay", Recipient: "r99", Channel: "sms", Address: "zed@example.net", Status: state.StatusSent, ProviderID: "SM1"},
 }
 
 func rawMail(headers, body string) []byte {
@@ -110,7 +111,7 @@ func TestFetchRepliesMatchesAndLogsOnce(t *testing.T) {
 		t.Errorf("summary %+v, want %+v", sum, want)
 	}
 
-	rows := map[string]campaign.Reply{}
+	rows := map[string]state.Reply{}
 	for _, r := range readAllReplies(t, cfg.StateDir) {
 		rows[r.From] = r
 	}
@@ -140,7 +141,7 @@ func TestFetchRepliesMatchesAndLogsOnce(t *testing.T) {
 	if r := rows["dave@example.com"]; strings.Contains(r.Text, "Your parcel is delayed") {
 		t.Errorf("quoted history kept: %q", r.Text)
 	}
-	supp, err := campaign.LoadSuppressions(cfg.StateDir)
+	supp, err := state.OpenFiles(cfg.StateDir).Suppressions(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,10 +200,10 @@ func TestFetchRepliesWithoutMailbox(t *testing.T) {
 	}
 }
 
-func readAllReplies(t *testing.T, stateDir string) []campaign.Reply {
+func readAllReplies(t *testing.T, stateDir string) []state.Reply {
 	t.Helper()
-	var rows []campaign.Reply
-	if err := campaign.ReadReplies(stateDir, func(r campaign.Reply) error {
+	var rows []state.Reply
+	if err := state.OpenFiles(stateDir).ReadReplies(context.Background(), func(r state.Reply) error {
 		rows = append(rows, r)
 		return nil
 	}); err != nil {

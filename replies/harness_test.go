@@ -2,6 +2,7 @@ package replies
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha1"
@@ -28,6 +29,7 @@ import (
 	"herald/channels/builtin"
 	"herald/channels/twilio"
 	"herald/channels/vonage"
+	"herald/state"
 )
 
 // The provider secrets of the test configuration. The signatures below are
@@ -123,27 +125,27 @@ func loadTestConfig(t testing.TB, text string) *campaign.Config {
 var sentAt = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 // sends is the journal of the test: what herald sent, as `send` writes it.
-var sends = []campaign.Entry{
+var sends = []state.Entry{
 	// c-001 got the intro first, then the delay notice: a reply is
 	// attributed to the last send to that number.
-	{Campaign: "intro", Recipient: "c-001", Channel: "sms", Address: "+6281234567890", Locale: "id", Status: campaign.StatusSent, ProviderID: "SM00000000000000000000000000000001", Attempt: 1},
-	{Campaign: "delay", Recipient: "c-001", Channel: "sms", Address: "+6281234567890", Locale: "id", Status: campaign.StatusSent, ProviderID: "SM00000000000000000000000000000002", Attempt: 1},
-	{Campaign: "delay", Recipient: "c-002", Channel: "vsms", Address: "+393401234567", Locale: "it", Status: campaign.StatusSent, ProviderID: "0A0000000123ABCD1,0A0000000123ABCD2", Attempt: 1},
-	{Campaign: "intro", Recipient: "c-003", Channel: "whatsapp", Address: "+16315551234", Locale: "en", Status: campaign.StatusSent, ProviderID: "wamid.INTRO", Attempt: 1},
-	{Campaign: "delay", Recipient: "c-003", Channel: "whatsapp", Address: "+16315551234", Locale: "en", Status: campaign.StatusSent, ProviderID: "wamid.DELAY", Attempt: 1},
-	{Campaign: "delay", Recipient: "c-004", Channel: "telegram", Address: "987654321", Locale: "ru", Status: campaign.StatusSent, ProviderID: "987654321:55", Attempt: 1},
-	{Campaign: "delay", Recipient: "c-005", Channel: "line", Address: lineUser, Locale: "ja", Status: campaign.StatusSent, ProviderID: "468789577898262530", Attempt: 1},
-	{Campaign: "delay", Recipient: "c-006", Channel: "mail", Address: "alice@example.com", Locale: "en", Status: campaign.StatusSent, MessageID: "<c.delay.r6@notify.acme.example>", Attempt: 1},
+	{Campaign: "intro", Recipient: "c-001", Channel: "sms", Address: "+6281234567890", Locale: "id", Status: state.StatusSent, ProviderID: "SM00000000000000000000000000000001", Attempt: 1},
+	{Campaign: "delay", Recipient: "c-001", Channel: "sms", Address: "+6281234567890", Locale: "id", Status: state.StatusSent, ProviderID: "SM00000000000000000000000000000002", Attempt: 1},
+	{Campaign: "delay", Recipient: "c-002", Channel: "vsms", Address: "+393401234567", Locale: "it", Status: state.StatusSent, ProviderID: "0A0000000123ABCD1,0A0000000123ABCD2", Attempt: 1},
+	{Campaign: "intro", Recipient: "c-003", Channel: "whatsapp", Address: "+16315551234", Locale: "en", Status: state.StatusSent, ProviderID: "wamid.INTRO", Attempt: 1},
+	{Campaign: "delay", Recipient: "c-003", Channel: "whatsapp", Address: "+16315551234", Locale: "en", Status: state.StatusSent, ProviderID: "wamid.DELAY", Attempt: 1},
+	{Campaign: "delay", Recipient: "c-004", Channel: "telegram", Address: "987654321", Locale: "ru", Status: state.StatusSent, ProviderID: "987654321:55", Attempt: 1},
+	{Campaign: "delay", Recipient: "c-005", Channel: "line", Address: lineUser, Locale: "ja", Status: state.StatusSent, ProviderID: "468789577898262530", Attempt: 1},
+	{Campaign: "delay", Recipient: "c-006", Channel: "mail", Address: "alice@example.com", Locale: "en", Status: state.StatusSent, MessageID: "<c.delay.r6@notify.acme.example>", Attempt: 1},
 }
 
-func writeJournal(t testing.TB, stateDir string, entries ...campaign.Entry) {
+func writeJournal(t testing.TB, stateDir string, entries ...state.Entry) {
 	t.Helper()
 	for i := range entries {
 		if entries[i].Time.IsZero() {
 			entries[i].Time = sentAt.Add(time.Duration(i) * time.Minute)
 		}
 	}
-	if err := campaign.OpenJournal(stateDir).Append(entries...); err != nil {
+	if err := state.OpenFiles(stateDir).AppendJournal(context.Background(), entries...); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -177,7 +179,7 @@ type harness struct {
 	logs  *syncBuffer
 }
 
-func newHarness(t *testing.T, configText string, journal ...campaign.Entry) *harness {
+func newHarness(t *testing.T, configText string, journal ...state.Entry) *harness {
 	t.Helper()
 	cfg := loadTestConfig(t, configText)
 	if len(journal) > 0 {
@@ -231,10 +233,10 @@ func (h *harness) mustSend(r wreq) string {
 	return body
 }
 
-func (h *harness) replies() []campaign.Reply {
+func (h *harness) replies() []state.Reply {
 	h.t.Helper()
-	var rows []campaign.Reply
-	if err := campaign.ReadReplies(h.state, func(r campaign.Reply) error {
+	var rows []state.Reply
+	if err := state.OpenFiles(h.state).ReadReplies(context.Background(), func(r state.Reply) error {
 		rows = append(rows, r)
 		return nil
 	}); err != nil {
@@ -245,17 +247,17 @@ func (h *harness) replies() []campaign.Reply {
 
 func (h *harness) suppressed(address, channel string) bool {
 	h.t.Helper()
-	s, err := campaign.LoadSuppressions(h.state)
+	s, err := state.OpenFiles(h.state).Suppressions(context.Background())
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return s.Suppressed(address, channel)
 }
 
-func (h *harness) journal() []campaign.Entry {
+func (h *harness) journal() []state.Entry {
 	h.t.Helper()
-	var out []campaign.Entry
-	if _, err := campaign.ReadJournal(h.state, func(e campaign.Entry) error {
+	var out []state.Entry
+	if _, err := state.OpenFiles(h.state).ReadJournalTorn(context.Background(), func(e state.Entry) error {
 		out = append(out, e)
 		return nil
 	}); err != nil {
@@ -457,4 +459,17 @@ func lineEvent(eventID, typ, user, text string) string {
 
 func asciiJSONKeep(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
+
+// journalAppender appends journal entries as a send run's outcomes do.
+type journalAppender struct{ *state.Files }
+
+func (j journalAppender) Append(entries ...state.Entry) error {
+	return j.AppendJournal(context.Background(), entries...)
+}
+
+// addSuppression adds a suppression row to a state directory.
+func addSuppression(stateDir string, s state.Suppression) error {
+	_, err := state.OpenFiles(stateDir).AddSuppression(context.Background(), s)
+	return err
 }

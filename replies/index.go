@@ -12,14 +12,14 @@ import (
 	"strings"
 	"sync"
 
-	"herald/campaign"
 	"herald/channels"
 	"herald/channels/email"
+	"herald/state"
 )
 
 // sendRef is what the journal says about one message herald sent: enough to
 // attribute a reply or a delivery status to a recipient and a campaign.
-type sendRef = campaign.Entry
+type sendRef = state.Entry
 
 // journalIndex correlates inbound events with the journal's `sent` entries.
 //
@@ -51,7 +51,7 @@ type journalIndex struct {
 }
 
 func newJournalIndex(stateDir string) *journalIndex {
-	ix := &journalIndex{path: campaign.JournalPath(stateDir), seed: maphash.MakeSeed()}
+	ix := &journalIndex{path: state.OpenFiles(stateDir).JournalPath(), seed: maphash.MakeSeed()}
 	ix.reset()
 	return ix
 }
@@ -176,15 +176,15 @@ func (ix *journalIndex) addLine(at int64, line []byte) {
 		return
 	}
 	switch e.Status {
-	case campaign.StatusDelivered, campaign.StatusUndelivered:
+	case state.StatusDelivered, state.StatusUndelivered:
 		ix.statuses[ix.hash(e.Channel, e.ProviderID, e.Status)] = struct{}{}
 		return
-	case campaign.StatusSent:
+	case state.StatusSent:
 	default:
 		return
 	}
 	if e.Address != "" {
-		ix.byAddr[ix.hash(e.Channel, campaign.NormalizeAddress(e.Address))] = at
+		ix.byAddr[ix.hash(e.Channel, state.NormalizeAddress(e.Address))] = at
 	}
 	// Vonage splits a long SMS and reports each part's id; a delivery
 	// receipt or a reply may name any of them.
@@ -211,8 +211,8 @@ func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
 	if err != nil {
 		return nil, false
 	}
-	var e campaign.Entry
-	if json.Unmarshal(line, &e) != nil || e.Status != campaign.StatusSent {
+	var e state.Entry
+	if json.Unmarshal(line, &e) != nil || e.Status != state.StatusSent {
 		return nil, false
 	}
 	return &e, true
@@ -233,9 +233,9 @@ func (ix *journalIndex) lookup(m map[uint64]int64, h uint64, check func(*sendRef
 }
 
 func (ix *journalIndex) byAddress(channel, address string) *sendRef {
-	address = campaign.NormalizeAddress(address)
+	address = state.NormalizeAddress(address)
 	return ix.lookup(ix.byAddr, ix.hash(channel, address), func(e *sendRef) bool {
-		return e.Channel == channel && campaign.NormalizeAddress(e.Address) == address
+		return e.Channel == channel && state.NormalizeAddress(e.Address) == address
 	})
 }
 

@@ -1,10 +1,11 @@
 package replies
 
 import (
+	"context"
 	"strings"
 	"sync"
 
-	"herald/campaign"
+	"herald/state"
 )
 
 // seenSet remembers which inbound messages are already logged, so a
@@ -40,7 +41,7 @@ func key(parts ...string) string { return strings.Join(parts, "\x00") }
 // loadSeen returns the (channel, message id) pairs replies.csv already has.
 func loadSeen(stateDir string) (*seenSet, error) {
 	s := newSeenSet()
-	err := campaign.ReadReplies(stateDir, func(r campaign.Reply) error {
+	err := state.OpenFiles(stateDir).ReadReplies(context.Background(), func(r state.Reply) error {
 		if r.MessageID != "" {
 			s.keys[key(r.Channel, r.MessageID)] = true
 		}

@@ -17,6 +17,7 @@ import (
 	"herald/campaign"
 	"herald/channels"
 	"herald/channels/vonage"
+	"herald/state"
 )
 
 // MaxBody is the largest webhook or unsubscribe body replies serve reads;
@@ -58,11 +59,10 @@ type Server struct {
 	byChannel map[string]*endpoint
 	byBackend map[string][]*endpoint
 
-	index   *journalIndex
-	journal *campaign.Journal
-	replies *campaign.ReplyLog
-	seen    *seenSet
-	signer  campaign.UnsubscribeSigner
+	index  *journalIndex
+	store  state.Store
+	seen   *seenSet
+	signer state.UnsubscribeSigner
 }
 
 // endpoint is one channel's webhook.
@@ -114,8 +114,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		byChannel: map[string]*endpoint{},
 		byBackend: map[string][]*endpoint{},
 		index:     newJournalIndex(cfg.StateDir),
-		journal:   campaign.OpenJournal(cfg.StateDir),
-		replies:   campaign.OpenReplyLog(cfg.StateDir),
+		store:     cfg.Store,
 	}
 	if opts.BaseURL != "" {
 		s.base = strings.TrimRight(opts.BaseURL, "/")
@@ -167,11 +166,11 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		return nil, &StartError{Problems: problems}
 	}
 
-	key, err := campaign.UnsubscribeKey(cfg.StateDir)
+	key, err := s.store.UnsubscribeKey(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	s.signer = campaign.UnsubscribeSigner{Key: key}
+	s.signer = state.UnsubscribeSigner{Key: key}
 	if s.seen, err = loadSeen(cfg.StateDir); err != nil {
 		return nil, fmt.Errorf("reading replies.csv: %w", err)
 	}
@@ -442,7 +441,8 @@ func (s *Server) apply(ep *endpoint, ev channels.Inbound, info *reqInfo) error {
 			return nil
 		}
 		info.optouts++
-		return campaign.AddSuppression(s.stateDir, campaign.Suppression{Address: ev.From, Channel: ep.channel, Reason: reason, AddedAt: s.at(ev.Time)})
+		_, err := s.store.AddSuppression(writeCtx, state.Suppression{Address: ev.From, Channel: ep.channel, Reason: reason, AddedAt: s.at(ev.Time), Source: state.SourceProvider})
+		return err
 	case channels.InboundStatus:
 		return s.status(ep, ev, info)
 	}
@@ -474,7 +474,7 @@ func (s *Server) reply(ep *endpoint, ev channels.Inbound, action Action, reason 
 		info.duplicates++
 		return nil
 	}
-	row := campaign.Reply{
+	row := state.Reply{
 		ReceivedAt: s.at(ev.Time),
 		Channel:    ep.channel,
 		From:       ev.From,
@@ -489,9 +489,9 @@ func (s *Server) reply(ep *endpoint, ev channels.Inbound, action Action, reason 
 	// The suppression goes first: if it fails the provider retries and
 	// nothing is logged yet; if the row then fails, the retry repeats an
 	// idempotent suppression.
-	err := act(s.stateDir, ep.channel, ev.From, action, reason, s.at(ev.Time))
+	err := act(s.store, ep.channel, ev.From, action, reason, s.at(ev.Time))
 	if err == nil {
-		err = s.replies.Append(row)
+		err = s.store.AppendReplies(writeCtx, row)
 	}
 	if err != nil {
 		if ev.ProviderID != "" {
@@ -507,29 +507,37 @@ func (s *Server) reply(ep *endpoint, ev channels.Inbound, action Action, reason 
 }
 
 // act carries out a keyword: STOP suppresses the address on the channel it
-// came from, START lifts that channel's suppression, HELP only gets logged.
-func act(stateDir, channel, address string, action Action, reason string, at time.Time) error {
+// came from; START lifts only a suppression a STOP keyword made on that
+// channel (as carriers do: an operator's, a provider's or a one-click
+// suppression is never lifted by a reply); HELP only gets logged.
+func act(store state.Store, channel, address string, action Action, reason string, at time.Time) error {
 	if address == "" {
 		return nil
 	}
 	switch action {
 	case ActionStop:
-		return campaign.AddSuppression(stateDir, campaign.Suppression{Address: address, Channel: channel, Reason: reason, AddedAt: at})
+		_, err := store.AddSuppression(writeCtx, state.Suppression{Address: address, Channel: channel, Reason: reason, AddedAt: at, Source: state.SourceKeyword})
+		return err
 	case ActionStart:
-		_, err := campaign.RemoveSuppression(stateDir, address, channel)
+		_, err := store.RemoveSuppressions(writeCtx, address, channel, state.SourceKeyword)
 		return err
 	}
 	return nil
 }
+
+// writeCtx is the context of state writes made for a request: a client
+// that goes away must not leave a suppression half recorded, so writes are
+// not tied to the request's context.
+var writeCtx = context.Background()
 
 // deliveryStatus maps a provider status to the journal's: only final
 // outcomes are journaled ("sent" and "queued" say nothing new).
 func deliveryStatus(s string) string {
 	switch s {
 	case "delivered", "read":
-		return campaign.StatusDelivered
+		return state.StatusDelivered
 	case "failed", "undelivered":
-		return campaign.StatusUndelivered
+		return state.StatusUndelivered
 	}
 	return ""
 }
@@ -552,7 +560,7 @@ func (s *Server) status(ep *endpoint, ev channels.Inbound, info *reqInfo) error 
 		info.duplicates++
 		return nil
 	}
-	err := s.journal.Append(campaign.Entry{
+	err := s.store.AppendJournal(writeCtx, state.Entry{
 		Time:       s.at(ev.Time),
 		Campaign:   ref.Campaign,
 		Recipient:  ref.Recipient,
@@ -623,7 +631,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request, token strin
 		http.Error(w, "bad request: the body must be List-Unsubscribe=One-Click (RFC 8058)", http.StatusBadRequest)
 		return
 	}
-	if err := campaign.AddSuppression(s.stateDir, campaign.Suppression{Address: address, Channel: channel, Reason: "one-click unsubscribe", AddedAt: s.now()}); err != nil {
+	if _, err := s.store.AddSuppression(writeCtx, state.Suppression{Address: address, Channel: channel, Reason: "one-click unsubscribe", AddedAt: s.now(), Source: state.SourceOneClick}); err != nil {
 		info.err = err
 		http.Error(w, "internal error: the unsubscribe could not be recorded; please try again", http.StatusInternalServerError)
 		return

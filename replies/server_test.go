@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"herald/campaign"
+	"herald/state"
 )
 
 // The signing helpers reproduce the providers' published test vectors, so
@@ -43,24 +43,24 @@ func TestServeRepliesMatchedToTheSend(t *testing.T) {
 	cases := []struct {
 		name string
 		req  wreq
-		want campaign.Reply
+		want state.Reply
 	}{
 		{"twilio", twilioReq(twilioToken, "/webhooks/twilio", twilioSMS("SMa1", "+6281234567890", "Bisa diantar besok?")),
-			campaign.Reply{Channel: "sms", From: "+6281234567890", RecipientID: "c-001", Campaign: "delay", MessageID: "SMa1", Text: "Bisa diantar besok?"}},
+			state.Reply{Channel: "sms", From: "+6281234567890", RecipientID: "c-001", Campaign: "delay", MessageID: "SMa1", Text: "Bisa diantar besok?"}},
 		{"twilio by channel name", twilioReq(twilioToken, "/webhooks/sms", twilioSMS("SMa2", "+6281234567890", "Terima kasih")),
-			campaign.Reply{Channel: "sms", From: "+6281234567890", RecipientID: "c-001", Campaign: "delay", MessageID: "SMa2", Text: "Terima kasih"}},
+			state.Reply{Channel: "sms", From: "+6281234567890", RecipientID: "c-001", Campaign: "delay", MessageID: "SMa2", Text: "Terima kasih"}},
 		{"vonage", vonageReq(vonageSecret, vonageSMS("0B00000000000001", "393401234567", "Va bene, grazie & a presto")),
-			campaign.Reply{Channel: "vsms", From: "+393401234567", RecipientID: "c-002", Campaign: "delay", MessageID: "0B00000000000001", Text: "Va bene, grazie & a presto"}},
+			state.Reply{Channel: "vsms", From: "+393401234567", RecipientID: "c-002", Campaign: "delay", MessageID: "0B00000000000001", Text: "Va bene, grazie & a presto"}},
 		{"whatsapp quoting the intro", metaReq(metaAppSecret, waMessage("wamid.IN1", "16315551234", "Which parcel? “A-17” 📦", "wamid.INTRO")),
-			campaign.Reply{Channel: "whatsapp", From: "+16315551234", RecipientID: "c-003", Campaign: "intro", MessageID: "wamid.IN1", InReplyTo: "wamid.INTRO", Text: "Which parcel? “A-17” 📦"}},
+			state.Reply{Channel: "whatsapp", From: "+16315551234", RecipientID: "c-003", Campaign: "intro", MessageID: "wamid.IN1", InReplyTo: "wamid.INTRO", Text: "Which parcel? “A-17” 📦"}},
 		{"whatsapp", metaReq(metaAppSecret, waMessage("wamid.IN2", "16315551234", "ok", "")),
-			campaign.Reply{Channel: "whatsapp", From: "+16315551234", RecipientID: "c-003", Campaign: "delay", MessageID: "wamid.IN2", Text: "ok"}},
+			state.Reply{Channel: "whatsapp", From: "+16315551234", RecipientID: "c-003", Campaign: "delay", MessageID: "wamid.IN2", Text: "ok"}},
 		{"telegram", telegramReq(telegramSecret, tgMessage(700001, 987654321, "Спасибо,\nжду")),
-			campaign.Reply{Channel: "telegram", From: "987654321", RecipientID: "c-004", Campaign: "delay", MessageID: "700001", Text: "Спасибо,\nжду"}},
+			state.Reply{Channel: "telegram", From: "987654321", RecipientID: "c-004", Campaign: "delay", MessageID: "700001", Text: "Спасибо,\nжду"}},
 		{"line", lineReq(lineSecret, lineEvent("01HZEVENT0000000000000001", "message", lineUser, "明日でお願いします")),
-			campaign.Reply{Channel: "line", From: lineUser, RecipientID: "c-005", Campaign: "delay", MessageID: "01HZEVENT0000000000000001", Text: "明日でお願いします"}},
+			state.Reply{Channel: "line", From: lineUser, RecipientID: "c-005", Campaign: "delay", MessageID: "01HZEVENT0000000000000001", Text: "明日でお願いします"}},
 		{"stranger", twilioReq(twilioToken, "/webhooks/twilio", twilioSMS("SMa3", "+15559998888", "who is this?")),
-			campaign.Reply{Channel: "sms", From: "+15559998888", MessageID: "SMa3", Text: "who is this?"}},
+			state.Reply{Channel: "sms", From: "+15559998888", MessageID: "SMa3", Text: "who is this?"}},
 	}
 	for _, c := range cases {
 		h.mustSend(c.req)
@@ -142,7 +142,7 @@ func TestServeRefusesBadSignatures(t *testing.T) {
 		"forged STOP":   twilioReq("another-account-token", "/webhooks/twilio", twilioSMS("SMf5", "+6281234567890", "STOP")),
 		"forged status": tamper(metaReq(metaAppSecret, strings.Replace(waStatus("wamid.DELAY", "delivered", "16315551234"), "delivered", "ok", 1))),
 	}
-	files := []string{campaign.RepliesPath(h.state), campaign.SuppressionsPath(h.state), campaign.JournalPath(h.state)}
+	files := []string{state.OpenFiles(h.state).RepliesPath(), state.OpenFiles(h.state).SuppressionsPath(), state.OpenFiles(h.state).JournalPath()}
 	before := make([]string, len(files))
 	for i, f := range files {
 		before[i] = fileBytes(t, f)
@@ -182,7 +182,8 @@ func TestServeStopAndStartKeywords(t *testing.T) {
 	if h.suppressed("+6281234567890", "whatsapp") {
 		t.Error("a STOP by SMS suppressed WhatsApp too")
 	}
-	rows, _ := campaign.ListSuppressions(h.state)
+	supp, _ := state.OpenFiles(h.state).Suppressions(context.Background())
+	rows := supp.Rows()
 	for _, r := range rows {
 		if r.Reason != "STOP reply" {
 			t.Errorf("suppression reason %q, want STOP reply", r.Reason)
@@ -222,7 +223,8 @@ func TestServePlatformOptOuts(t *testing.T) {
 	p.Set("OptOutType", "STOP")
 	h.mustSend(twilioReq(twilioToken, "/webhooks/twilio", p))
 
-	rows, _ := campaign.ListSuppressions(h.state)
+	supp, _ := state.OpenFiles(h.state).Suppressions(context.Background())
+	rows := supp.Rows()
 	got := map[string]string{}
 	for _, r := range rows {
 		got[r.Channel+" "+r.Address] = r.Reason
@@ -362,11 +364,11 @@ func TestServeBodyLimit(t *testing.T) {
 
 func TestServeOneClickUnsubscribe(t *testing.T) {
 	h := newHarness(t, fullConfig, sends...)
-	key, err := campaign.UnsubscribeKey(h.state)
+	key, err := state.OpenFiles(h.state).UnsubscribeKey(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := campaign.UnsubscribeSigner{Key: key}.Token("mail", "alice@example.com")
+	token := state.UnsubscribeSigner{Key: key}.Token("mail", "alice@example.com")
 	path := "/unsubscribe/" + token
 
 	// A GET (link scanners, previews) must not unsubscribe.
@@ -385,14 +387,14 @@ func TestServeOneClickUnsubscribe(t *testing.T) {
 		t.Errorf("forged token: status %d, want 403", code)
 	}
 	// Another address under the same MAC.
-	other := campaign.UnsubscribeSigner{Key: key}.Token("mail", "bob@example.com")
+	other := state.UnsubscribeSigner{Key: key}.Token("mail", "bob@example.com")
 	payload, _, _ := strings.Cut(other, ".")
 	_, mac, _ := strings.Cut(token, ".")
 	code, _ = h.send(wreq{path: "/unsubscribe/" + payload + "." + mac, header: formHeader(), body: []byte("List-Unsubscribe=One-Click")})
 	if code != http.StatusForbidden {
 		t.Errorf("swapped payload: status %d, want 403", code)
 	}
-	if fileBytes(t, campaign.SuppressionsPath(h.state)) != "" {
+	if fileBytes(t, state.OpenFiles(h.state).SuppressionsPath()) != "" {
 		t.Fatal("a refused unsubscribe wrote suppressions.csv")
 	}
 
@@ -401,13 +403,15 @@ func TestServeOneClickUnsubscribe(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("POST: %d %s", code, body)
 	}
-	rows, _ := campaign.ListSuppressions(h.state)
+	supp, _ := state.OpenFiles(h.state).Suppressions(context.Background())
+	rows := supp.Rows()
 	if len(rows) != 1 || rows[0].Address != "alice@example.com" || rows[0].Channel != "mail" || rows[0].Reason != "one-click unsubscribe" {
 		t.Errorf("suppressions: %+v", rows)
 	}
 	// Twice is harmless.
 	h.send(wreq{path: path, header: formHeader(), body: []byte("List-Unsubscribe=One-Click")})
-	if rows, _ := campaign.ListSuppressions(h.state); len(rows) != 1 {
+	if supp, _ := state.OpenFiles(h.state).Suppressions(context.Background()); len(supp.Rows()) != 1 {
+		rows := supp.Rows()
 		t.Errorf("second POST added a row: %+v", rows)
 	}
 	if strings.Contains(h.logs.String(), token) {
@@ -527,7 +531,7 @@ func TestServeSeesNewSends(t *testing.T) {
 	h := newHarness(t, fullConfig, sends...)
 	h.mustSend(telegramReq(telegramSecret, tgMessage(900001, 111222333, "hello?")))
 
-	f, err := os.OpenFile(campaign.JournalPath(h.state), os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(state.OpenFiles(h.state).JournalPath(), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

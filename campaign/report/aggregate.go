@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -10,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"herald/campaign"
+	"herald/state"
 )
 
 // Counts are one group's numbers. Each (campaign, recipient) pair is counted
@@ -197,11 +198,11 @@ func OptOutReason(reason string) bool {
 	return false
 }
 
-func (a *aggregator) addSuppression(s campaign.Suppression) {
+func (a *aggregator) addSuppression(s state.Suppression) {
 	if !OptOutReason(s.Reason) {
 		return
 	}
-	k := hashString(s.Channel, campaign.NormalizeAddress(s.Address))
+	k := hashString(s.Channel, state.NormalizeAddress(s.Address))
 	at := int64(0) // unknown time: counts whenever the address was sent to
 	if !s.AddedAt.IsZero() {
 		at = s.AddedAt.UnixMilli()
@@ -218,7 +219,7 @@ func (a *aggregator) suppressedAfter(channel, address string, sentAt int64) bool
 	if len(a.optOuts) == 0 {
 		return false
 	}
-	addr := campaign.NormalizeAddress(address)
+	addr := state.NormalizeAddress(address)
 	for _, ch := range []string{channel, "all"} {
 		if at, ok := a.optOuts[hashString(ch, addr)]; ok && (at == 0 || at >= sentAt) {
 			return true
@@ -230,19 +231,19 @@ func (a *aggregator) suppressedAfter(channel, address string, sentAt int64) bool
 // addEntry folds one journal line in. Within a journal, lines are in the
 // order they were written, and with `--now` many share one timestamp, so
 // an entry at the same instant as the last one still replaces it.
-func (a *aggregator) addEntry(e campaign.Entry) error {
+func (a *aggregator) addEntry(e state.Entry) error {
 	if a.filter != "" && e.Campaign != a.filter {
 		return nil
 	}
 	var outcome uint8
 	switch e.Status {
-	case campaign.StatusSent, campaign.StatusDelivered:
+	case state.StatusSent, state.StatusDelivered:
 		outcome = outSent
-	case campaign.StatusAttempt:
+	case state.StatusAttempt:
 		outcome = outInDoubt
-	case campaign.StatusFailed, campaign.StatusUndelivered:
+	case state.StatusFailed, state.StatusUndelivered:
 		outcome = outFailed
-	case campaign.StatusSkipped:
+	case state.StatusSkipped:
 		outcome = outSkipped
 	default:
 		return nil // a status this version does not know: no outcome
@@ -262,7 +263,7 @@ func (a *aggregator) addEntry(e campaign.Entry) error {
 	case outcome == outSent:
 		// The first send wins over any failure before or after it:
 		// a recipient who failed on WhatsApp and got the SMS is sent.
-	case e.Status == campaign.StatusUndelivered:
+	case e.Status == state.StatusUndelivered:
 		// A delivery failure only means something after a send; a
 		// receipt with no send in these journals is not an outcome.
 		return nil
@@ -303,7 +304,7 @@ func (a *aggregator) addEntry(e campaign.Entry) error {
 
 // addReply folds one replies.csv row in; run it after every journal, so
 // the pair it names (and its send time) is known.
-func (a *aggregator) addReply(r campaign.Reply) {
+func (a *aggregator) addReply(r state.Reply) {
 	if a.filter != "" && r.Campaign != a.filter {
 		return
 	}
@@ -332,7 +333,7 @@ func (a *aggregator) addReply(r campaign.Reply) {
 // Build reads every state directory (journals first, then replies, since a
 // reply is matched to the send before it whatever shard logged it) and
 // returns the report.
-func Build(opts Options) (*Report, error) {
+func Build(ctx context.Context, opts Options) (*Report, error) {
 	if len(opts.StateDirs) == 0 {
 		return nil, errors.New("no state directory to report on")
 	}
@@ -341,31 +342,32 @@ func Build(opts Options) (*Report, error) {
 	}
 	a := newAggregator(opts.Campaign)
 	rep := &Report{Campaign: opts.Campaign, StateDirs: opts.StateDirs}
-	for _, dir := range opts.StateDirs {
-		rows, err := campaign.ListSuppressions(dir)
+	stores := openStores(opts.StateDirs)
+	for _, st := range stores {
+		supp, err := st.Suppressions(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", campaign.SuppressionsPath(dir), err)
+			return nil, err
 		}
-		for _, s := range rows {
+		for _, s := range supp.Rows() {
 			a.addSuppression(s)
 		}
 	}
-	for _, dir := range opts.StateDirs {
-		torn, err := campaign.ReadJournal(dir, a.addEntry)
+	for _, st := range stores {
+		torn, err := st.ReadJournalTorn(ctx, a.addEntry)
 		rep.TornLines += torn
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", campaign.JournalPath(dir), err)
+			return nil, err
 		}
 	}
 	if opts.Campaign != "" && len(a.campaigns.names) == 0 {
-		known, err := Campaigns(opts.StateDirs)
+		known, err := Campaigns(ctx, opts.StateDirs)
 		if err != nil {
 			return nil, err
 		}
 		return nil, &NoCampaignError{Campaign: opts.Campaign, StateDirs: opts.StateDirs, Known: known}
 	}
-	for _, dir := range opts.StateDirs {
-		err := campaign.ReadReplies(dir, func(r campaign.Reply) error {
+	for _, st := range stores {
+		err := st.ReadReplies(ctx, func(r state.Reply) error {
 			a.addReply(r)
 			return nil
 		})
@@ -440,15 +442,15 @@ func median(ms []int64) time.Duration {
 
 // Campaigns lists the campaign names in the journals of the state
 // directories, sorted: what a user can pass to `herald report`.
-func Campaigns(stateDirs []string) ([]string, error) {
+func Campaigns(ctx context.Context, stateDirs []string) ([]string, error) {
 	seen := map[string]bool{}
-	for _, dir := range stateDirs {
-		_, err := campaign.ReadJournal(dir, func(e campaign.Entry) error {
+	for _, st := range openStores(stateDirs) {
+		err := st.ReadJournal(ctx, func(e state.Entry) error {
 			seen[e.Campaign] = true
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", campaign.JournalPath(dir), err)
+			return nil, err
 		}
 	}
 	names := make([]string, 0, len(seen))
@@ -481,4 +483,14 @@ func checkDirs(dirs []string) error {
 		}
 	}
 	return nil
+}
+
+// openStores opens the files store of each state directory; a report
+// merges them (one per shard).
+func openStores(dirs []string) []*state.Files {
+	out := make([]*state.Files, len(dirs))
+	for i, d := range dirs {
+		out[i] = state.OpenFiles(d)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,7 +43,7 @@ func stateDir(t *testing.T, files map[string]string) string {
 
 func build(t *testing.T, campaign string, dirs ...string) *Report {
 	t.Helper()
-	rep, err := Build(Options{StateDirs: dirs, Campaign: campaign})
+	rep, err := Build(context.Background(), Options{StateDirs: dirs, Campaign: campaign})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,12 +239,12 @@ func TestMedianTimeToFirstReply(t *testing.T) {
 
 func TestUnknownCampaignNamesTheKnownOnes(t *testing.T) {
 	dir := stateDir(t, map[string]string{"journal.jsonl": journalLine("2026-03-02T09:00:00Z", camp, "r1", "sms", "+1", "en", "sent", "")})
-	_, err := Build(Options{StateDirs: []string{dir}, Campaign: "spring-sael"})
+	_, err := Build(context.Background(), Options{StateDirs: []string{dir}, Campaign: "spring-sael"})
 	var nc *NoCampaignError
 	if !errors.As(err, &nc) || strings.Join(nc.Known, ",") != camp {
 		t.Fatalf("err = %v, want a NoCampaignError knowing %s", err, camp)
 	}
-	_, err = Build(Options{StateDirs: []string{filepath.Join(dir, "nope")}})
+	_, err = Build(context.Background(), Options{StateDirs: []string{filepath.Join(dir, "nope")}})
 	var md *MissingDirError
 	if !errors.As(err, &md) {
 		t.Fatalf("err = %v, want a MissingDirError", err)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"herald/campaign"
+	"herald/state"
 )
 
 // Event is one line of a customer's timeline: a journal entry or a reply.
@@ -48,13 +49,13 @@ func (e *UnknownRecipientError) Error() string {
 // every state directory, oldest first. Events at the same instant keep the
 // order they were written in, journal before replies, so an attempt stays
 // before its outcome even when `--now` gave them one timestamp.
-func History(stateDirs []string, recipient string) ([]Event, error) {
+func History(ctx context.Context, stateDirs []string, recipient string) ([]Event, error) {
 	if err := checkDirs(stateDirs); err != nil {
 		return nil, err
 	}
 	var events []Event
 	for _, dir := range stateDirs {
-		_, err := campaign.ReadJournal(dir, func(e campaign.Entry) error {
+		err := state.OpenFiles(dir).ReadJournal(ctx, func(e state.Entry) error {
 			if e.Recipient != recipient {
 				return nil
 			}
@@ -67,11 +68,11 @@ func History(stateDirs []string, recipient string) ([]Event, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", campaign.JournalPath(dir), err)
+			return nil, err
 		}
 	}
 	for _, dir := range stateDirs {
-		err := campaign.ReadReplies(dir, func(r campaign.Reply) error {
+		err := state.OpenFiles(dir).ReadReplies(ctx, func(r state.Reply) error {
 			if r.RecipientID != recipient {
 				return nil
 			}
@@ -129,7 +130,7 @@ func (e Event) Detail() string {
 	switch e.Event {
 	case EventReply:
 		parts = append(parts, "from "+e.Address+": "+quote(shorten(oneLine(e.Text), 80)))
-	case campaign.StatusFailed, campaign.StatusUndelivered:
+	case state.StatusFailed, state.StatusUndelivered:
 		if e.Address != "" {
 			parts = append(parts, "to "+e.Address)
 		}
@@ -144,10 +145,10 @@ func (e Event) Detail() string {
 		if e.Address != "" {
 			parts = append(parts, "to "+e.Address)
 		}
-		if e.Event == campaign.StatusAttempt && e.Attempt > 1 {
+		if e.Event == state.StatusAttempt && e.Attempt > 1 {
 			parts = append(parts, fmt.Sprintf("attempt %d", e.Attempt))
 		}
-		if e.Event == campaign.StatusSent {
+		if e.Event == state.StatusSent {
 			if e.MessageID != "" {
 				parts = append(parts, "message-id "+e.MessageID)
 			} else if e.ProviderID != "" {

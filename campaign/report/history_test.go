@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -26,7 +27,7 @@ func TestHistoryIsOneCustomersTimelineInOrder(t *testing.T) {
 	shard1 := stateDir(t, map[string]string{
 		"journal.jsonl": journalLine("2026-03-01T08:00:00Z", "winter", "r1", "email", "budi@x", "id", "sent", ""),
 	})
-	events, err := History([]string{shard0, shard1}, "r1")
+	events, err := History(context.Background(), []string{shard0, shard1}, "r1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func TestHistoryIsOneCustomersTimelineInOrder(t *testing.T) {
 
 func TestHistoryOfAnUnknownRecipient(t *testing.T) {
 	dir := stateDir(t, map[string]string{"journal.jsonl": journalLine("2026-03-02T09:00:00Z", camp, "r1", "sms", "+1", "en", "sent", "")})
-	_, err := History([]string{dir}, "R1")
+	_, err := History(context.Background(), []string{dir}, "R1")
 	var ur *UnknownRecipientError
 	if !errors.As(err, &ur) || ur.Recipient != "R1" {
 		t.Fatalf("err = %v, want an UnknownRecipientError (ids are exact)", err)

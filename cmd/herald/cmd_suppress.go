@@ -5,9 +5,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/urfave/cli/v2"
+	"herald/state"
 
-	"herald/campaign"
+	"github.com/urfave/cli/v2"
 )
 
 func suppressCommand(io stdio) *cli.Command {
@@ -30,11 +30,17 @@ func suppressCommand(io stdio) *cli.Command {
 					if err != nil {
 						return err
 					}
-					err = campaign.AddSuppression(cfg.StateDir, campaign.Suppression{Address: addr, Channel: c.String("channel"), Reason: c.String("reason"), AddedAt: time.Now()})
-					if err == nil {
+					defer cfg.Close()
+					added, err := cfg.Store.AddSuppression(c.Context, state.Suppression{Address: addr, Channel: c.String("channel"), Reason: c.String("reason"), AddedAt: time.Now(), Source: state.SourceOperator})
+					switch {
+					case err != nil:
+						return err
+					case added:
 						fmt.Fprintf(io.out, "suppressed %s on %s\n", addr, c.String("channel"))
+					default:
+						fmt.Fprintf(io.out, "%s was already suppressed on %s\n", addr, c.String("channel"))
 					}
-					return err
+					return nil
 				},
 			},
 			{
@@ -51,7 +57,8 @@ func suppressCommand(io stdio) *cli.Command {
 					if err != nil {
 						return err
 					}
-					n, err := campaign.RemoveSuppression(cfg.StateDir, addr, c.String("channel"))
+					defer cfg.Close()
+					n, err := cfg.Store.RemoveSuppressions(c.Context, addr, c.String("channel"))
 					if err != nil {
 						return err
 					}
@@ -70,19 +77,26 @@ func suppressCommand(io stdio) *cli.Command {
 					if err != nil {
 						return err
 					}
-					rows, err := campaign.ListSuppressions(cfg.StateDir)
+					defer cfg.Close()
+					supp, err := cfg.Store.Suppressions(c.Context)
 					if err != nil {
 						return err
 					}
-					campaign.SortSuppressions(rows)
 					tw := tabwriter.NewWriter(io.out, 2, 8, 2, ' ', 0)
-					fmt.Fprintln(tw, "ADDRESS\tCHANNEL\tREASON\tADDED AT")
-					for _, r := range rows {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Address, r.Channel, r.Reason, r.AddedAt.UTC().Format(time.RFC3339))
+					fmt.Fprintln(tw, "ADDRESS\tCHANNEL\tSOURCE\tREASON\tADDED AT")
+					for _, r := range supp.Rows() {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Address, r.Channel, dash(r.Source), r.Reason, r.AddedAt.UTC().Format(time.RFC3339))
 					}
 					return tw.Flush()
 				},
 			},
 		},
 	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -1,6 +1,7 @@
-package campaign
+package state
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -189,9 +190,9 @@ func readKeyWait(path string) ([]byte, error) {
 // UnsubscribeKey returns the state directory's signing key, creating it on
 // first use: `send` and `replies serve` share a state directory and so share
 // the key.
-func UnsubscribeKey(stateDir string) ([]byte, error) {
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating state directory: %w", err)
+func (f *Files) UnsubscribeKey(ctx context.Context) ([]byte, error) {
+	if err := f.ensureDir(); err != nil {
+		return nil, err
 	}
-	return LoadOrCreateKey(filepath.Join(stateDir, "unsubscribe.key"))
+	return LoadOrCreateKey(f.keyPath())
 }
