@@ -52,6 +52,12 @@ func newAppendFile(path, what string, header []byte) *appendFile {
 func (a *appendFile) batch(fn func(others [][]byte) ([][]byte, error)) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.f == nil {
+		// The lock file lives beside the data file.
+		if err := os.MkdirAll(filepath.Dir(a.path), dirMode); err != nil {
+			return &WriteError{What: a.what, Err: fmt.Errorf("creating state directory: %w", err)}
+		}
+	}
 	if err := a.lock.Lock(); err != nil {
 		return &WriteError{What: a.what, Err: fmt.Errorf("locking %s: %w", a.path, err)}
 	}
@@ -126,9 +132,6 @@ func (a *appendFile) open() error {
 	created := false
 	f, err := os.OpenFile(a.path, os.O_RDWR|os.O_APPEND, 0)
 	if errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(a.path), dirMode); err != nil {
-			return fmt.Errorf("creating state directory: %w", err)
-		}
 		f, err = os.OpenFile(a.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, fileMode)
 		created = true
 	}
