@@ -183,7 +183,7 @@ func (p *Planner) Plan(rec *audience.Recipient) *Row {
 	case row.Outcome.Sent:
 		row.State = StateSent
 	case row.Outcome.InDoubt:
-		row.State = StateInDoubt
+		row.State, row.Reason = StateInDoubt, row.Outcome.InDoubtReason
 	case row.Outcome.Failed:
 		row.State = StateFailed
 	case err != nil:

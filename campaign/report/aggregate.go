@@ -62,6 +62,9 @@ type Report struct {
 	UnmatchedReplies int
 	// TornLines are journal lines that did not parse (a crash mid-write).
 	TornLines int
+	// Why the in-doubt pairs are in doubt: the provider's answer was lost
+	// (lost-response), or the process died mid-call (killed).
+	InDoubtLost, InDoubtKilled int
 }
 
 // Options say what to report on.
@@ -84,7 +87,8 @@ func (e *NoCampaignError) Error() string {
 // Outcome codes of a pair, from the journal.
 const (
 	outNone uint8 = iota
-	outInDoubt
+	outInDoubt // killed mid-call: an attempt with no outcome
+	outLost    // the provider call's answer was lost
 	outFailed
 	outSkipped
 	outSent
@@ -241,6 +245,8 @@ func (a *aggregator) addEntry(e state.Entry) error {
 		outcome = outSent
 	case state.StatusAttempt:
 		outcome = outInDoubt
+	case state.StatusInDoubt:
+		outcome = outLost
 	case state.StatusFailed, state.StatusUndelivered:
 		outcome = outFailed
 	case state.StatusSkipped:
@@ -400,7 +406,7 @@ func (a *aggregator) fill(rep *Report) {
 				c.Failed++
 			case outSkipped:
 				c.Skipped++
-			case outInDoubt:
+			case outInDoubt, outLost:
 				c.InDoubt++
 			}
 			if p.flags&pReplied != 0 {
@@ -409,6 +415,12 @@ func (a *aggregator) fill(rep *Report) {
 			if p.flags&pOptedOut != 0 {
 				c.OptedOut++
 			}
+		}
+		switch p.outcome {
+		case outInDoubt:
+			rep.InDoubtKilled++
+		case outLost:
+			rep.InDoubtLost++
 		}
 		if p.flags&pHasReply != 0 {
 			waits = append(waits, p.replyAt-p.at)

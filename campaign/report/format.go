@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"herald/state"
 )
 
 // Formats are the values of `herald report --format`.
@@ -40,12 +42,17 @@ type jsonReport struct {
 	ReplyRate float64            `json:"reply_rate"`
 	// Median seconds from send to first reply; null when nobody replied.
 	MedianSeconds *int64 `json:"median_time_to_first_reply_seconds"`
+	// InDoubtReasons counts the in-doubt pairs by reason.
+	InDoubtReasons map[string]int `json:"in_doubt_reasons,omitempty"`
 }
 
 // WriteJSON writes one object; map keys come out sorted, so the output is
 // stable for a given state.
 func (r *Report) WriteJSON(w io.Writer) error {
 	out := jsonReport{Totals: r.Totals, ByChannel: r.ByChannel, ByLocale: r.ByLocale, ReplyRate: round4(r.Totals.ReplyRate())}
+	if r.Totals.InDoubt > 0 {
+		out.InDoubtReasons = map[string]int{state.InDoubtLostResponse: r.InDoubtLost, state.InDoubtKilled: r.InDoubtKilled}
+	}
 	if r.HasMedian {
 		s := int64(r.MedianFirstReply.Round(time.Second) / time.Second)
 		out.MedianSeconds = &s
@@ -130,7 +137,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "reply rate: %s (%d replied of %d sent)\n", percent(r.Totals), r.Totals.Replied, r.Totals.Sent)
 	fmt.Fprintf(w, "median time to first reply: %s\n", r.MedianText())
 	if r.Totals.InDoubt > 0 {
-		fmt.Fprintf(w, "%d in doubt: the process stopped during the provider call; `herald send --retry-in-doubt` retries them, `herald history ID` shows each\n", r.Totals.InDoubt)
+		fmt.Fprintf(w, "%d in doubt (%d lost-response: the provider's answer was lost; %d killed: the process stopped mid-call): the provider may have their message; `herald send --retry-in-doubt` asks providers that can tell, then resends the rest; `herald history ID` shows each\n", r.Totals.InDoubt, r.InDoubtLost, r.InDoubtKilled)
 	}
 	if r.UnmatchedReplies > 0 {
 		fmt.Fprintf(w, "%s no send in these journals (another shard's state dir? pass every one with --state-dir)\n", unmatched(r.UnmatchedReplies))

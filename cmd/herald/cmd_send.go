@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"herald/campaign"
+	"herald/state"
 )
 
 func sendCommand(io stdio) *cli.Command {
@@ -74,9 +77,13 @@ func sendCommand(io stdio) *cli.Command {
 						_ = bar.Add(1)
 					}
 					switch ev.Status {
-					case "waiting":
+					case campaign.EventWaiting:
 						log.Info("waiting", "until", ev.Err.Error())
-					case "failed", "fallback":
+					case campaign.EventChannelStopped:
+						log.Error("channel stopped: unusable as configured; its recipients are left for a rerun", "channel", ev.Channel, "error", ev.Err.Error())
+					case state.StatusInDoubt:
+						log.Warn("in doubt: the provider may have the message; not resent", "recipient", ev.Recipient, "channel", ev.Channel, "attempt", ev.Attempt, "error", ev.Err.Error())
+					case state.StatusFailed, campaign.EventFallback:
 						log.Warn(ev.Status, "recipient", ev.Recipient, "channel", ev.Channel, "attempt", ev.Attempt, "error", ev.Err.Error())
 					default:
 						if bar == nil {
@@ -96,8 +103,10 @@ func sendCommand(io stdio) *cli.Command {
 			switch {
 			case sum.Cancelled:
 				return c.Context.Err()
+			case len(sum.Stopped) > 0:
+				return &channelsStoppedError{stopped: sum.Stopped}
 			case sum.Failed():
-				return &failuresError{msg: fmt.Sprintf("%d recipients failed and %d are in doubt; see the log above and `herald plan`", sum.Totals.Failed, sum.Totals.InDoubt)}
+				return &failuresError{msg: failureMessage(sum)}
 			}
 			return nil
 		},
@@ -110,13 +119,13 @@ func printSummary(io stdio, s *campaign.Summary, dryRun bool) {
 	if dryRun {
 		first = "WOULD SEND"
 	}
-	fmt.Fprintf(tw, "CHANNEL\t%s\tVIA FALLBACK\tFAILED\tIN DOUBT\tALREADY SENT\tSCHEDULED\tSKIPPED\t\n", first)
+	fmt.Fprintf(tw, "CHANNEL\t%s\tVIA FALLBACK\tFAILED\tIN DOUBT\tNOT SENT\tALREADY SENT\tSCHEDULED\tSKIPPED\t\n", first)
 	row := func(name string, k *campaign.Counts) {
 		sent := k.Sent
 		if dryRun {
 			sent = k.DryRun
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", name, sent, k.Fallback, k.Failed, k.InDoubt, k.AlreadySent, k.Scheduled, k.Skipped)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", name, sent, k.Fallback, k.Failed, k.InDoubt, k.NotSent, k.AlreadySent, k.Scheduled, k.Skipped)
 	}
 	for _, name := range s.Channels() {
 		label := name
@@ -133,4 +142,33 @@ func printSummary(io stdio, s *campaign.Summary, dryRun bool) {
 	if !s.NextDue.IsZero() {
 		fmt.Fprintf(io.out, "next message due at %s: run again then (cron), or use --wait\n", s.NextDue.UTC().Format(time.RFC3339))
 	}
+}
+
+// failureMessage says what a run with failures left, and where to look.
+func failureMessage(sum *campaign.Summary) string {
+	var parts []string
+	if n := sum.Totals.Failed; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d recipients failed", n))
+	}
+	if n := sum.Totals.InDoubt; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d are in doubt (the provider may have their message: `herald plan` shows why; `herald send --retry-in-doubt` resends them after asking providers that can tell)", n))
+	}
+	return strings.Join(parts, "; ") + "; the warnings above name each one"
+}
+
+// channelsStoppedError reports channels that are unusable as configured
+// (exit status 3).
+type channelsStoppedError struct{ stopped map[string]error }
+
+func (e *channelsStoppedError) Error() string {
+	return fmt.Sprintf("%d channel(s) stopped: unusable as configured", len(e.stopped))
+}
+
+func (e *channelsStoppedError) names() []string {
+	names := make([]string, 0, len(e.stopped))
+	for n := range e.stopped {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }

@@ -203,7 +203,7 @@ func TestSendThroughProviders(t *testing.T) {
 	}
 	// 28 demo recipients plus c-030 on Telegram; 2 through a fallback;
 	// c-029 opted out of everything.
-	if !regexp.MustCompile(`(?m)^ +total +29 +2 +0 +0 +0 +0 +1$`).MatchString(stdout) {
+	if !regexp.MustCompile(`(?m)^ +total +29 +2 +0 +0 +0 +0 +0 +1$`).MatchString(stdout) {
 		t.Errorf("summary:\n%s\nwant total 29 sent, 2 via fallback, 1 skipped", stdout)
 	}
 
@@ -421,7 +421,7 @@ func TestSendThroughProviders(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("second herald send exited %d\n%s\n%s", code, stdout, stderr)
 	}
-	if !regexp.MustCompile(`(?m)^ +total +0 +0 +0 +0 +29 +0 +1$`).MatchString(stdout) {
+	if !regexp.MustCompile(`(?m)^ +total +0 +0 +0 +0 +0 +29 +0 +1$`).MatchString(stdout) {
 		t.Errorf("second summary:\n%s\nwant 29 already sent", stdout)
 	}
 	if after := f.counts(); after != before {

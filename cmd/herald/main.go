@@ -20,7 +20,9 @@ import (
 	"golang.org/x/term"
 
 	"herald/campaign"
+	"herald/channels"
 	"herald/channels/builtin"
+	"herald/state"
 )
 
 // Exit statuses (SPEC 2).
@@ -28,6 +30,8 @@ const (
 	exitOK        = 0
 	exitFailures  = 1 // some recipients could not be sent, or check found problems
 	exitUsage     = 2 // usage or configuration error
+	exitChannel   = 3 // a channel is unusable as configured
+	exitLocked    = 75
 	exitCancelled = 130
 )
 
@@ -83,8 +87,23 @@ func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
 	var ce *campaign.ConfigError
 	var ire *campaign.InvalidRowsError
+	var le *state.LockedError
+	var cse *channelsStoppedError
 	code := exitFailures
 	switch {
+	case errors.As(err, &le):
+		fmt.Fprintf(stderr, "herald: error: %v\n", le)
+		return exitLocked
+	case errors.As(err, &cse):
+		for _, name := range cse.names() {
+			cerr := cse.stopped[name]
+			fmt.Fprintf(stderr, "herald: error: channel %s stopped: %v\n", name, cerr)
+			if hint := channels.HintOf(cerr); hint != "" {
+				fmt.Fprintf(stderr, "herald: hint: %s\n", hint)
+			}
+		}
+		fmt.Fprintln(stderr, "herald: its recipients were not sent and are not marked failed: fix the configuration and run the same command again")
+		return exitChannel
 	case errors.As(err, &fe):
 		if fe.msg != "" {
 			fmt.Fprintf(stderr, "herald: %s\n", fe.msg)
