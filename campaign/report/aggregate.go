@@ -86,9 +86,9 @@ func (e *NoCampaignError) Error() string {
 
 // Outcome codes of a pair, from the journal.
 const (
-	outNone uint8 = iota
-	outInDoubt // killed mid-call: an attempt with no outcome
-	outLost    // the provider call's answer was lost
+	outNone    uint8 = iota
+	outInDoubt       // killed mid-call: an attempt with no outcome
+	outLost          // the provider call's answer was lost
 	outFailed
 	outSkipped
 	outSent
