@@ -535,12 +535,27 @@ func (r *sendRun) deliver(row *Row) {
 		entry.Status, entry.Time = state.StatusAttempt, opts.Now()
 		if err := r.journal.Attempt(r.feedCtx, entry); err != nil {
 			release()
-			if errors.Is(err, state.ErrFrequency) {
+			switch {
+			case errors.Is(err, state.ErrFrequency):
 				// Another campaign reached this recipient meanwhile.
 				entry.Status, entry.Error = state.StatusSkipped, ReasonFrequency
 				r.record(entry)
 				r.count("", func(k *Counts) { k.Skipped++ })
 				return
+			case errors.Is(err, state.ErrClaimed):
+				// Another sender (a shared store) has this one.
+				r.count(ch.Name, func(k *Counts) { k.AlreadySent++ })
+				return
+			case errors.Is(err, state.ErrSuppressed):
+				// A STOP arrived while the run was going: honour it, and
+				// try the next channel.
+				entry.Status, entry.Error = state.StatusSkipped, ReasonSuppressed
+				r.record(entry)
+				if last {
+					r.count("", func(k *Counts) { k.Skipped++ })
+					return
+				}
+				continue
 			}
 			// Without a durable attempt nothing may leave: stop the run.
 			r.fail(err)

@@ -70,10 +70,14 @@ type Store interface {
 
 // Journal is one campaign's journal during a send run.
 type Journal interface {
-	// Attempt makes e (status attempt) durable before its message leaves.
-	// It fails with ErrFrequency when, judged against every sender's sends
-	// at this moment, the recipient has reached the frequency limit; the
-	// attempt is then not written and the message must not be sent.
+	// Attempt makes e (status attempt) durable before its message leaves;
+	// with a shared store it is the claim that makes this process the one
+	// sender of the message. It refuses, writing nothing, with
+	// ErrFrequency when, judged against every sender's sends at this
+	// moment, the recipient has reached the frequency limit; with
+	// ErrClaimed when another sender claimed or sent the message; with
+	// ErrSuppressed when the address was suppressed on the channel since
+	// the run loaded the list. The message must then not be sent.
 	Attempt(ctx context.Context, e Entry) error
 	// Record appends outcomes and skips, durable on return.
 	Record(ctx context.Context, entries ...Entry) error
@@ -102,8 +106,12 @@ type Frequency struct {
 	Per   time.Duration
 }
 
-// ErrFrequency refuses an attempt that would break the frequency limit.
-var ErrFrequency = errors.New("frequency limit reached")
+// Refusals of Journal.Attempt.
+var (
+	ErrFrequency  = errors.New("frequency limit reached")
+	ErrClaimed    = errors.New("claimed by another sender")
+	ErrSuppressed = errors.New("suppressed since the run started")
+)
 
 // LockedError says another send of the campaign holds its lock.
 type LockedError struct {
