@@ -96,10 +96,14 @@ func sendCommand(io stdio) *cli.Command {
 			if bar != nil {
 				_ = bar.Finish()
 			}
+			if sum != nil {
+				// Also after a run stopped by a journal failure: what was
+				// sent before it is worth knowing.
+				printSummary(io, sum, opts.DryRun)
+			}
 			if err != nil {
 				return err
 			}
-			printSummary(io, sum, opts.DryRun)
 			switch {
 			case sum.Cancelled:
 				return c.Context.Err()
