@@ -7,6 +7,8 @@ package outbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -86,12 +88,12 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	}
 	rel := filepath.Join(safeName(m.Campaign), safeName(m.Channel), safeName(m.Recipient)+"."+ext)
 	path := filepath.Join(s.dir, rel)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return channels.Receipt{}, channels.TemporaryError(fmt.Errorf("outbox: %w", err), 0)
 	}
 	// Write then rename, so a reader never sees half a message.
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, body, 0o644); err != nil {
+	if err := os.WriteFile(tmp, body, 0o600); err != nil {
 		return channels.Receipt{}, channels.TemporaryError(fmt.Errorf("outbox: %w", err), 0)
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -118,23 +120,37 @@ func messageID(msg []byte) string {
 	return ""
 }
 
-// safeName keeps a path element inside the outbox whatever an id holds.
+// safeName turns an id into one path element inside the outbox. It is
+// injective, so two recipients never share a file: letters, digits and
+// ".@+-" stay as they are, every other byte (the escape character "_"
+// included) becomes "_" and two hex digits, and a leading dot is escaped
+// so no name is hidden, "." or "..". A name longer than a file system
+// takes keeps a readable prefix and adds the SHA-256 of the whole id.
 func safeName(s string) string {
 	var b strings.Builder
-	for _, r := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("._@+-", r):
-			b.WriteRune(r)
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '@', c == '+', c == '-',
+			c == '.' && i > 0:
+			b.WriteByte(c)
 		default:
-			b.WriteByte('_')
+			fmt.Fprintf(&b, "_%02X", c)
 		}
 	}
 	out := b.String()
-	if out == "" || strings.HasPrefix(out, ".") {
-		out = "_" + out
+	if out == "" {
+		return "_"
+	}
+	if len(out) > maxName {
+		sum := sha256.Sum256([]byte(s))
+		out = out[:maxName-65] + "~" + hex.EncodeToString(sum[:])
 	}
 	return out
 }
+
+// maxName leaves room for ".json.tmp" within the usual 255-byte limit.
+const maxName = 240
 
 func plainJSON(m channels.Message) ([]byte, string, error) {
 	v := map[string]any{"to": m.To, "text": m.Text}

@@ -31,7 +31,7 @@ func TestOutboxWritesWhatTheRealBackendWould(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "outbox", "c", "email", "_.._.._etc_passwd.eml")
+	path := filepath.Join(dir, "outbox", "c", "email", "_2E._2F.._2Fetc_2Fpasswd.eml")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("a recipient id must not escape the outbox: %v", err)
@@ -39,7 +39,7 @@ func TestOutboxWritesWhatTheRealBackendWould(t *testing.T) {
 	if !strings.HasPrefix(string(b), "From: herald <herald@localhost>\r\n") || !strings.HasSuffix(string(b), "hi") {
 		t.Errorf("outbox bytes: %q", b)
 	}
-	if rc.MessageID != "<tok.c@x>" || rc.ProviderID != "outbox:c/email/_.._.._etc_passwd.eml" {
+	if rc.MessageID != "<tok.c@x>" || rc.ProviderID != "outbox:c/email/_2E._2F.._2Fetc_2Fpasswd.eml" {
 		t.Errorf("receipt %+v", rc)
 	}
 	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
@@ -55,5 +55,23 @@ func TestOutboxWithoutEncoderWritesPlainJSON(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(dir, "outbox", "c", "sms", "r1.json"))
 	if !strings.Contains(string(b), `"to": "+6281234567890"`) || !strings.Contains(string(b), `"text": "Halo"`) {
 		t.Errorf("json: %s", b)
+	}
+}
+
+// Outbox names are injective: ids that differ only in characters a file
+// name cannot hold still get their own files, and no id escapes the
+// outbox directory.
+func TestSafeNameIsInjective(t *testing.T) {
+	ids := []string{"a/b", "a_b", "a b", "a\\b", "a_2Fb", ".", "..", ".hidden", "_", "", "ü", "u\u0308", "A", "a", strings.Repeat("x", 300), strings.Repeat("x", 299) + "y"}
+	seen := map[string]string{}
+	for _, id := range ids {
+		n := safeName(id)
+		if prev, dup := seen[n]; dup {
+			t.Errorf("ids %q and %q share the name %q", prev, id, n)
+		}
+		seen[n] = id
+		if n == "." || n == ".." || strings.HasPrefix(n, ".") || strings.ContainsAny(n, "/\\\x00") || len(n) > maxName {
+			t.Errorf("id %q gives the unsafe name %q", id, n)
+		}
 	}
 }
