@@ -91,7 +91,7 @@ const (
 // plus the recent sends of every campaign for the frequency limit.
 type Index struct {
 	campaign string
-	recs     map[string]recState
+	recs     *idTable
 	recent   map[string][]time.Time // sends of any campaign after since
 	since    time.Time
 	// Torn counts lines that were not whole entries (crashes, garbage).
@@ -101,7 +101,7 @@ type Index struct {
 // NewIndex returns an empty index of campaign that keeps send times after
 // recentSince (zero: none) for the frequency limit.
 func NewIndex(campaign string, recentSince time.Time) *Index {
-	return &Index{campaign: campaign, recs: map[string]recState{}, recent: map[string][]time.Time{}, since: recentSince}
+	return &Index{campaign: campaign, recs: newIDTable(), recent: map[string][]time.Time{}, since: recentSince}
 }
 
 // Add records an entry, as loading does for each journal line.
@@ -112,7 +112,7 @@ func (ix *Index) Add(e Entry) {
 	if e.Campaign != ix.campaign {
 		return
 	}
-	s := ix.recs[e.Recipient]
+	s := ix.recs.get(e.Recipient)
 	const outcome = flagOpen | flagLost | flagFailed | flagTemporary
 	switch e.Status {
 	case StatusAttempt:
@@ -134,12 +134,12 @@ func (ix *Index) Add(e Entry) {
 	default:
 		return // delivery statuses change nothing about sending
 	}
-	ix.recs[e.Recipient] = s
+	ix.recs.set(e.Recipient, s)
 }
 
 // Lookup returns the journal's outcome for a recipient id.
 func (ix *Index) Lookup(id string) Outcome {
-	s := ix.recs[id]
+	s := ix.recs.get(id)
 	o := Outcome{
 		Sent:      s.flags&flagSent != 0,
 		Failed:    s.flags&flagFailed != 0 && s.flags&flagSent == 0,
@@ -170,4 +170,4 @@ func (ix *Index) SentSince(id string, t time.Time) int {
 }
 
 // Len is the number of recipients of the campaign the journal knows.
-func (ix *Index) Len() int { return len(ix.recs) }
+func (ix *Index) Len() int { return ix.recs.n }
