@@ -171,6 +171,33 @@ func (c *concurrencySender) Send(ctx context.Context, m Message) (Receipt, error
 
 func (c *concurrencySender) Close() error { return closeNext(c.next) }
 
+type dryRunSender struct{ next Sender }
+
+// WithDryRun contacts nothing: it runs the backend's own checks (Checker),
+// refuses a message with an error-severity problem as Permanent, as the
+// provider would, and otherwise reports it accepted with an empty receipt.
+// `send --dry-run` puts it in place of the backend, under the same rate,
+// retry and concurrency decorators.
+func WithDryRun(next Sender) Sender { return &dryRunSender{next: next} }
+
+func (d *dryRunSender) Send(ctx context.Context, m Message) (Receipt, error) {
+	if err := ctx.Err(); err != nil {
+		return Receipt{}, TemporaryError(err, 0)
+	}
+	if chk, ok := Unwrap(d.next).(Checker); ok {
+		for _, p := range chk.Check(m) {
+			if p.Severity == "error" {
+				return Receipt{}, PermanentError(errors.New(p.Message))
+			}
+		}
+	}
+	return Receipt{}, nil
+}
+
+// Close closes the backend: a dry run never opened its connections, but a
+// backend may hold other resources.
+func (d *dryRunSender) Close() error { return closeNext(d.next) }
+
 func closeNext(s Sender) error {
 	if c, ok := s.(Closer); ok {
 		return c.Close()
@@ -188,6 +215,8 @@ func Unwrap(s Sender) Sender {
 		case *rateSender:
 			s = d.next
 		case *concurrencySender:
+			s = d.next
+		case *dryRunSender:
 			s = d.next
 		default:
 			return s
