@@ -367,9 +367,13 @@ func (s *server) RefuseAccount(k int) {
 // body exactly as given (an error the knobs do not model, a proxy's page).
 // Nothing is accepted.
 func (s *server) Respond(status int, contentType, body string) {
+	s.RespondWith(status, map[string]string{"Content-Type": contentType}, body)
+}
+
+// RespondWith is Respond with any headers.
+func (s *server) RespondWith(status int, header map[string]string, body string) {
 	s.mu.Lock()
-	s.scripted = append(s.scripted, answer{status: status, header: map[string]string{"Content-Type": contentType},
-		body: []byte(body), code: strconv.Itoa(status)})
+	s.scripted = append(s.scripted, answer{status: status, header: header, body: []byte(body), code: strconv.Itoa(status)})
 	s.mu.Unlock()
 }
 
