@@ -76,7 +76,7 @@ type commonChannel struct {
 	Price       float64 `toml:"price"`
 	MaxSegments int     `toml:"max_segments"`
 	Retries     *int    `toml:"retries"`
-	OnUnknown   string  `toml:"on_unknown"` // "in-doubt" (default) or "retry"
+	OnUnknown   string  `toml:"on_unknown"`
 	Kind        string  `toml:"kind"` // what an outbox channel behaves as
 }
 
