@@ -77,7 +77,7 @@ func TestHelperProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer(ServerOptions{Config: cfg})
+	srv, err := NewServer(ServerOptions{Registry: testRegistry(), Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestConcurrentProcessesKeepEveryLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer(ServerOptions{Config: cfg})
+	srv, err := NewServer(ServerOptions{Registry: testRegistry(), Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
