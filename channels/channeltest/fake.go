@@ -1,7 +1,9 @@
 // Package channeltest holds in-process fakes of the providers herald talks
-// to, for end-to-end tests and benchmarks: Twilio, Vonage, the WhatsApp Cloud
-// API, the Telegram Bot API and the LINE Messaging API as httptest servers,
-// and an SMTP server (go-smtp) on 127.0.0.1.
+// to, for unit tests, end-to-end tests and benchmarks: Twilio, Vonage, the
+// WhatsApp Cloud API, the Telegram Bot API, the LINE Messaging API and a
+// generic JSON notification API (for the webhook backend) as httptest
+// servers, and an SMTP server (go-smtp) on 127.0.0.1. Each provider has this
+// one fake; Run is the conformance suite every HTTP backend passes against it.
 //
 // Each fake implements its provider's API strictly as /work/shared/PROVIDERS.md
 // describes it: it refuses a wrong path, wrong credentials, a wrong content
