@@ -94,6 +94,7 @@ type commonChannel struct {
 	Price       float64 `toml:"price"`
 	MaxSegments int     `toml:"max_segments"`
 	Retries     *int    `toml:"retries"`
+	OnUnknown   string  `toml:"on_unknown"`
 	Kind        string  `toml:"kind"` // what an outbox channel behaves as
 }
 
@@ -298,6 +299,9 @@ func (cfg *Config) buildChannel(name string, prim toml.Primitive, md toml.MetaDa
 	}
 	if common.Retries != nil {
 		policy.Attempts = *common.Retries + 1
+	}
+	if policy.RetryUnknown, err = channels.RetryUnknown(sender, common.OnUnknown); err != nil {
+		return nil, fileErrorf(file, keyLine(text, toml.Key{"channels", name, "on_unknown"}), "[channels.%s] %v", name, err)
 	}
 	ch.Sender = sender
 	var lim *rate.Limiter

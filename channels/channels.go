@@ -12,7 +12,7 @@
 // Cross-cutting behaviour (retries with backoff, the rate limit, the
 // concurrency cap, dry runs) is added by decorators in this package, so a
 // backend only has to speak its provider's protocol and classify its errors
-// with Permanent and Temporary.
+// into the four classes of errors.go.
 package channels
 
 import (
@@ -70,10 +70,20 @@ type Receipt struct {
 	MessageID  string // the RFC 5322 Message-ID, for e-mail
 }
 
-// Sender sends one message. It returns an error classified with Permanent or
-// Temporary; an unclassified error is treated as temporary.
+// Sender sends one message. Its error carries one of the classes of
+// errors.go (Temporary, Permanent, Unknown, Channel); an unclassified error
+// counts as Unknown.
 type Sender interface {
 	Send(ctx context.Context, m Message) (Receipt, error)
+}
+
+// Reconciler is implemented by backends whose provider can tell whether it
+// already accepted a message (Twilio's message list). `send
+// --retry-in-doubt` asks it before resending a message in doubt: found is
+// true, with the provider's receipt, when a message to m.To with m's content
+// was accepted at or after since (the time of the attempt in doubt).
+type Reconciler interface {
+	Reconcile(ctx context.Context, m Message, since time.Time) (rc Receipt, found bool, err error)
 }
 
 // Closer is implemented by senders that hold connections (SMTP).
@@ -151,12 +161,4 @@ type InboundParser interface {
 // request must be refused.
 type ChallengeResponder interface {
 	Challenge(query url.Values) (body string, ok bool)
-}
-
-// Reconciler is implemented by backends whose provider can say whether it
-// already accepted a message (Twilio's message list). `send
-// --retry-in-doubt` asks it first and records found messages as sent
-// instead of sending them again.
-type Reconciler interface {
-	Reconcile(ctx context.Context, m Message, since time.Time) (r Receipt, found bool, err error)
 }

@@ -89,38 +89,67 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 	}
 }
 
+// TestClassifyHTTP is SPEC 3's table for HTTP statuses: 401/403 stop the
+// channel, 429 and 503 are provably not accepted (honouring Retry-After),
+// 500, 502, 504 and any other 5xx leave the message in doubt, every other
+// 4xx refuses it for this recipient.
 func TestClassifyHTTP(t *testing.T) {
 	for _, c := range []struct {
-		status    int
-		header    string
-		permanent bool
-		after     time.Duration
+		status int
+		header string
+		class  Class
+		after  time.Duration
 	}{
-		{200, "", false, 0},
-		{400, "", true, 0},
-		{404, "", true, 0},
-		{429, "3", false, 3 * time.Second},
-		{500, "", false, 0},
-		{503, "120", false, 2 * time.Minute},
+		{200, "", 0, 0},
+		{201, "", 0, 0},
+		{204, "", 0, 0},
+		{400, "", Permanent, 0},
+		{404, "", Permanent, 0},
+		{409, "", Permanent, 0},
+		{413, "", Permanent, 0},
+		{422, "", Permanent, 0},
+		{401, "", Channel, 0},
+		{403, "", Channel, 0},
+		{429, "3", Temporary, 3 * time.Second},
+		{429, "", Temporary, 0},
+		{503, "120", Temporary, 2 * time.Minute},
+		{500, "", Unknown, 0},
+		{502, "", Unknown, 0},
+		{504, "", Unknown, 0},
+		{507, "", Unknown, 0},
+		{302, "", Permanent, 0},
 	} {
 		resp := &http.Response{StatusCode: c.status, Header: http.Header{}}
 		if c.header != "" {
 			resp.Header.Set("Retry-After", c.header)
 		}
 		err := ClassifyHTTP("push", resp, "detail")
-		if c.status == 200 {
+		if c.class == 0 {
 			if err != nil {
-				t.Errorf("200: %v", err)
+				t.Errorf("%d: %v", c.status, err)
 			}
 			continue
 		}
-		if IsPermanent(err) != c.permanent || RetryAfter(err) != c.after || !strings.Contains(err.Error(), fmt.Sprintf("push: HTTP %d: detail", c.status)) {
-			t.Errorf("%d: err=%v permanent=%v after=%v", c.status, err, IsPermanent(err), RetryAfter(err))
+		if ClassOf(err) != c.class || RetryAfter(err) != c.after || err.Error() != fmt.Sprintf("push: HTTP %d: detail", c.status) {
+			t.Errorf("%d: err=%q class=%s after=%v, want %s after %v", c.status, err, ClassOf(err), RetryAfter(err), c.class, c.after)
+		}
+		if c.class == Channel && HintOf(err) == "" {
+			t.Errorf("%d: a channel error needs a hint", c.status)
+		}
+		// ClassifyStatus gives a backend's own message the same class.
+		own := errors.New("push: 12345 provider text")
+		if got := ClassifyStatus(resp, own); ClassOf(got) != c.class || got.Error() != own.Error() || !errors.Is(got, own) {
+			t.Errorf("%d: ClassifyStatus = %v (%s)", c.status, got, ClassOf(got))
 		}
 	}
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	if d := ParseRetryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now); d != 90*time.Second {
 		t.Errorf("HTTP-date Retry-After: %v", d)
+	}
+	for _, bad := range []string{"-5", "soon", now.Add(-time.Hour).Format(http.TimeFormat)} {
+		if d := ParseRetryAfter(bad, now); d != 0 {
+			t.Errorf("Retry-After %q = %v, want 0", bad, d)
+		}
 	}
 }
 

@@ -168,7 +168,11 @@ func (g *Gate) Limit() rate.Limit {
 // checks run, and a message that would be refused fails permanently.
 type dryRunSender struct{ next Sender }
 
-// WithDryRun returns a sender that never contacts the provider.
+// WithDryRun contacts nothing: it runs the backend's own checks (Checker),
+// refuses a message with an error-severity problem as Permanent, as the
+// provider would, and otherwise reports it accepted with an empty receipt.
+// `send --dry-run` puts it in place of the backend, under the retry
+// decorator.
 func WithDryRun(next Sender) Sender { return &dryRunSender{next: next} }
 
 func (d *dryRunSender) Send(ctx context.Context, m Message) (Receipt, error) {
@@ -203,7 +207,11 @@ type CheckFailure struct {
 	Channel, Problem string
 }
 
-func (e *CheckFailure) Error() string { return e.Channel + ": " + e.Problem }
+func (e *CheckFailure) Error() string { return e.Problem }
+
+// Close closes the backend: a dry run never opened its connections, but a
+// backend may hold other resources.
+func (d *dryRunSender) Close() error { return closeNext(d.next) }
 
 func closeNext(s Sender) error {
 	if c, ok := s.(Closer); ok {

@@ -16,6 +16,12 @@ import (
 // signature is wrong or missing.
 var ErrBadSignature = errors.New("bad or missing webhook signature")
 
+// ErrNoSecret is wrapped (together with ErrBadSignature) by InboundParser
+// errors when the channel has no key to verify webhooks with: `replies
+// serve` asks every parser with an empty request and refuses to start an
+// endpoint whose answer wraps it.
+var ErrNoSecret = errors.New("the webhook secret is not configured")
+
 // Class is what a failed provider call means for the message (SPEC 3,
 // "Sending, exactly once"). Every backend's error carries one; the send loop
 // and the retry decorator act on it and on nothing else.
@@ -64,6 +70,10 @@ type SendError struct {
 	// Hint tells the operator what to fix, for Channel errors
 	// ("check the user and password", "set ca_file").
 	Hint string
+	// OptOut says the provider refused because the recipient opted out or
+	// blocked the sender (Twilio 21610, Telegram "bot was blocked by the
+	// user"): the send loop adds a suppression with source=provider.
+	OptOut bool
 }
 
 func (e *SendError) Error() string { return e.Err.Error() }
@@ -76,6 +86,22 @@ func PermanentError(err error) error {
 		return nil
 	}
 	return &SendError{Err: err, Class: Permanent}
+}
+
+// ProviderOptOutError marks err as a Permanent refusal because the
+// provider says this recipient opted out of, or blocked, this sender.
+func ProviderOptOutError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &SendError{Err: err, Class: Permanent, OptOut: true}
+}
+
+// IsProviderOptOut reports whether the provider refused err's message because
+// the recipient opted out or blocked the sender.
+func IsProviderOptOut(err error) bool {
+	var se *SendError
+	return errors.As(err, &se) && se.OptOut
 }
 
 // TemporaryError marks err as provably not accepted and worth retrying,
@@ -168,8 +194,16 @@ func ClassifyHTTP(channel string, resp *http.Response, detail string) error {
 	if detail = strings.TrimSpace(detail); detail != "" {
 		msg += ": " + detail
 	}
-	err := errors.New(msg)
+	return ClassifyStatus(resp, errors.New(msg))
+}
+
+// ClassifyStatus gives err the class of resp's HTTP status, as ClassifyHTTP
+// does, for a backend that has already put its provider's code and text in
+// err and found no code of its own that decides the class.
+func ClassifyStatus(resp *http.Response, err error) error {
 	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		return nil
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return ChannelError(err, HintCredentials)
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
@@ -205,25 +239,4 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
-}
-
-// ProviderOptOutError marks err as the provider saying this recipient opted
-// out of or blocked the sender (Twilio 21610, a Telegram block): a Permanent
-// failure after which herald suppresses the address with source "provider".
-func ProviderOptOutError(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &SendError{Err: &optOutError{err}, Class: Permanent}
-}
-
-type optOutError struct{ error }
-
-func (e *optOutError) Unwrap() error { return e.error }
-
-// IsProviderOptOut reports whether err says the recipient opted out or
-// blocked the sender.
-func IsProviderOptOut(err error) bool {
-	var o *optOutError
-	return errors.As(err, &o)
 }

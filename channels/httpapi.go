@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -101,6 +102,22 @@ func TransportError(ctx context.Context, backend, what string, err error, writte
 		return UnknownError(fmt.Errorf("%w (the request was sent; the provider may have the message)", cause))
 	}
 	return TemporaryError(cause, 0)
+}
+
+// MaxResponse bounds what is read of a provider's answer: theirs are a few
+// KB, and a misconfigured api_url must not make herald buffer a web page.
+const MaxResponse = 1 << 20
+
+// ReadBody reads a provider's answer (at most MaxResponse bytes) and drains
+// a little more, so the connection can go back to the pool. A read error
+// after the status line is the caller's to judge: a 2xx status may already
+// say the message was accepted.
+func ReadBody(resp *http.Response) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse))
+	if err == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponse))
+	}
+	return data, err
 }
 
 // Snippet is the start of a provider's non-JSON error body, on one line,

@@ -77,6 +77,47 @@ type Backend struct {
 	// New validates the options and builds the sender. It must not use the
 	// network: it runs for `herald check` too.
 	New func(s Settings) (Sender, error)
+	// Webhook describes the webhooks the backend receives (replies,
+	// statuses); nil when it receives none. Its senders then implement
+	// InboundParser, and `replies serve` needs nothing else from the backend.
+	Webhook *Webhook
+}
+
+// Webhook is what `replies serve` needs to know about a backend's inbound
+// endpoint besides its InboundParser.
+type Webhook struct {
+	// Route is the path below /webhooks/ that reaches the only channel of
+	// this backend ("twilio" for /webhooks/twilio); /webhooks/<channel>
+	// always works too.
+	Route string
+	// SecretOption names the option of [channels.X] holding the key that
+	// verifies the provider's signature, for the refusal to start without
+	// it. The parser reports a missing key by wrapping ErrNoSecret.
+	SecretOption string
+	// SignsURL is true when the signature covers the URL the provider
+	// called, which only public_url can tell (Twilio).
+	SignsURL bool
+}
+
+// on_unknown values (SPEC 3): what a channel does with an Unknown outcome.
+const (
+	OnUnknownInDoubt = "in-doubt" // journal it in doubt; resend only with --retry-in-doubt (the default)
+	OnUnknownRetry   = "retry"    // retry it like a temporary failure: at-least-once
+)
+
+// RetryUnknown reads a channel's on_unknown and says whether its Unknown
+// outcomes may be retried: always for a backend whose provider de-duplicates
+// by an idempotency key (Idempotent), else only with on_unknown = "retry".
+func RetryUnknown(s Sender, onUnknown string) (bool, error) {
+	switch onUnknown {
+	case "", OnUnknownInDoubt, OnUnknownRetry:
+	default:
+		return false, fmt.Errorf("on_unknown %q must be %q or %q", onUnknown, OnUnknownInDoubt, OnUnknownRetry)
+	}
+	if id, ok := Unwrap(s).(Idempotent); ok && id.Idempotent() {
+		return true, nil
+	}
+	return onUnknown == OnUnknownRetry, nil
 }
 
 // Registry holds the known backends by name.

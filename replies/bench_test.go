@@ -16,7 +16,7 @@ import (
 func benchServer(b *testing.B) (base string, stop func()) {
 	cfg := loadTestConfig(b, fullConfig)
 	writeJournal(b, cfg.StateDir, sends...)
-	srv, err := NewServer(ServerOptions{Config: cfg})
+	srv, err := NewServer(ServerOptions{Registry: testRegistry(), Config: cfg})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func TestHelperProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer(ServerOptions{Config: cfg})
+	srv, err := NewServer(ServerOptions{Registry: testRegistry(), Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestConcurrentProcessesKeepEveryLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer(ServerOptions{Config: cfg})
+	srv, err := NewServer(ServerOptions{Registry: testRegistry(), Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,6 @@ import (
 	"herald/campaign"
 	"herald/channels"
 	"herald/channels/builtin"
-	"herald/channels/twilio"
-	"herald/channels/vonage"
 	"herald/state"
 )
 
@@ -86,22 +84,8 @@ backend = "outbox"
 kind = "email"
 `
 
-// testRegistry is the shipped registry plus the Twilio and Vonage backends
-// when builtin does not list them yet.
-func testRegistry() *channels.Registry {
-	reg := builtin.Registry()
-	var all []channels.Backend
-	for _, n := range reg.Names() {
-		b, _ := reg.Lookup(n)
-		all = append(all, b)
-	}
-	for _, b := range []channels.Backend{twilio.Backend, twilio.WhatsAppBackend, vonage.Backend} {
-		if _, err := reg.Lookup(b.Name); err != nil {
-			all = append(all, b)
-		}
-	}
-	return channels.NewRegistry(all...)
-}
+// testRegistry is the registry herald ships, as cmd/herald passes it.
+func testRegistry() *channels.Registry { return builtin.Registry() }
 
 // loadTestConfig writes herald.toml into a fresh directory and loads it as
 // the command does.
@@ -186,7 +170,7 @@ func newHarness(t *testing.T, configText string, journal ...state.Entry) *harnes
 		writeJournal(t, cfg.StateDir, journal...)
 	}
 	logs := &syncBuffer{}
-	srv, err := NewServer(ServerOptions{Config: cfg, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	srv, err := NewServer(ServerOptions{Registry: testRegistry(), Config: cfg, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"herald/campaign"
 	"herald/channels"
-	"herald/channels/vonage"
 	"herald/state"
 )
 
@@ -31,6 +30,10 @@ const ShutdownGrace = 10 * time.Second
 // ServerOptions configure NewServer.
 type ServerOptions struct {
 	Config *campaign.Config
+	// Registry holds the backends herald knows (builtin.Registry()); each
+	// declares whether it receives webhooks, at which route, with which
+	// secret, and whether its signature covers the URL.
+	Registry *channels.Registry
 	// Insecure starts endpoints whose provider secret is not configured, or
 	// whose signature covers a URL when public_url is not set. It is for
 	// local testing: an unverifiable endpoint either refuses every request
@@ -73,21 +76,6 @@ type endpoint struct {
 	challenge channels.ChallengeResponder // nil when the provider has no GET challenge
 }
 
-// secretOption names, per backend, the option in [channels.X] that holds
-// the key its webhooks are verified with, for error messages.
-var secretOption = map[string]string{
-	"twilio":          "auth_token",
-	"twilio-whatsapp": "auth_token",
-	"vonage":          "signature_secret",
-	"whatsapp":        "app_secret",
-	"telegram":        "secret_token",
-	"line":            "channel_secret",
-}
-
-// signsURL lists the backends whose signature covers the URL the provider
-// called, which only public_url can tell.
-var signsURL = map[string]bool{"twilio": true, "twilio-whatsapp": true}
-
 // unverifiedParser is implemented by backends that can parse a webhook
 // without checking its signature (Vonage without signature_secret), used
 // only under Insecure.
@@ -105,6 +93,9 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	cfg := opts.Config
 	if cfg == nil {
 		return nil, errors.New("replies: NewServer needs a Config")
+	}
+	if opts.Registry == nil {
+		return nil, errors.New("replies: NewServer needs the backend registry")
 	}
 	s := &Server{
 		stateDir:  cfg.StateDir,
@@ -128,17 +119,21 @@ func NewServer(opts ServerOptions) (*Server, error) {
 
 	var problems []error
 	for _, ch := range cfg.Channels() {
+		b, err := opts.Registry.Lookup(ch.Backend)
+		if err != nil {
+			return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
+		}
 		parser, ok := channels.Unwrap(ch.Sender).(channels.InboundParser)
-		if !ok {
+		if b.Webhook == nil || !ok {
 			continue // e-mail, outbox, generic webhook: nothing arrives here
 		}
 		ep := &endpoint{channel: ch.Name, backend: ch.Backend, parse: parser.ParseInbound}
 		ep.challenge, _ = parser.(channels.ChallengeResponder)
-		option := secretOption[ch.Backend]
+		option := b.Webhook.SecretOption
 		if option == "" {
 			option = "its webhook secret"
 		}
-		if signsURL[ch.Backend] && s.base == "" {
+		if b.Webhook.SignsURL && s.base == "" {
 			err := fmt.Errorf("channel %q (backend %s): public_url is not set in herald.toml, and %s signs the public URL it calls, so its webhooks cannot be verified", ch.Name, ch.Backend, ch.Backend)
 			if !opts.Insecure {
 				problems = append(problems, err)
@@ -160,7 +155,11 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			}
 		}
 		s.byChannel[ch.Name] = ep
-		s.byBackend[ch.Backend] = append(s.byBackend[ch.Backend], ep)
+		route := b.Webhook.Route
+		if route == "" {
+			route = b.Name
+		}
+		s.byBackend[route] = append(s.byBackend[route], ep)
 	}
 	if len(problems) > 0 {
 		return nil, &StartError{Problems: problems}
@@ -185,18 +184,11 @@ func NewServer(opts ServerOptions) (*Server, error) {
 
 // missingSecret reports whether a backend has no key to verify webhooks
 // with. Backends do not expose their options, so it asks the parser itself:
-// an empty request is refused either way, and the refusal says why. Vonage
-// has a sentinel (vonage.ErrNoSecret); the other backends say "... is not
-// configured" in an error wrapping ErrBadSignature. A shared sentinel in
-// package channels would make this exact; until then the phrase is the
-// contract, and TestServeRefusesWithoutSecrets catches a backend that
-// changes it.
+// an empty request is refused either way, and a parser without its key
+// says so by wrapping channels.ErrNoSecret.
 func missingSecret(p channels.InboundParser, u string) bool {
 	_, err := p.ParseInbound(channels.InboundRequest{URL: u, Method: http.MethodPost, Header: http.Header{}, Query: url.Values{}})
-	if errors.Is(err, vonage.ErrNoSecret) {
-		return true
-	}
-	return errors.Is(err, channels.ErrBadSignature) && strings.Contains(err.Error(), "is not configured")
+	return errors.Is(err, channels.ErrNoSecret)
 }
 
 // StartError lists why NewServer refused to start.

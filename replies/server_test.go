@@ -294,7 +294,7 @@ func TestServeDeliveryStatuses(t *testing.T) {
 		t.Errorf("statuses were logged as replies: %+v", rows)
 	}
 	// A restarted server remembers the statuses already journaled.
-	srv, err := NewServer(ServerOptions{Config: h.cfg})
+	srv, err := NewServer(ServerOptions{Registry: testRegistry(), Config: h.cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestServeRedeliveryLogsOnce(t *testing.T) {
 	}
 	// After a restart the set is rebuilt from replies.csv.
 	h2 := &harness{t: t, state: h.state}
-	srv, err := NewServer(ServerOptions{Config: h.cfg})
+	srv, err := NewServer(ServerOptions{Registry: testRegistry(), Config: h.cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +473,7 @@ token = "1:a"
 backend = "line"
 token = "t"
 `)
-	_, err := NewServer(ServerOptions{Config: cfg})
+	_, err := NewServer(ServerOptions{Registry: testRegistry(), Config: cfg})
 	var se *StartError
 	if !errors.As(err, &se) {
 		t.Fatalf("NewServer: %v, want a StartError", err)
@@ -495,7 +495,7 @@ token = "t"
 
 	// --insecure starts; Vonage then parses unsigned webhooks, and Twilio is
 	// verified against the base URL the command passes (the listen address).
-	srv, err := NewServer(ServerOptions{Config: cfg, Insecure: true, BaseURL: "http://127.0.0.1:8025"})
+	srv, err := NewServer(ServerOptions{Registry: testRegistry(), Config: cfg, Insecure: true, BaseURL: "http://127.0.0.1:8025"})
 	if err != nil {
 		t.Fatalf("--insecure: %v", err)
 	}

@@ -6,9 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -16,10 +14,6 @@ import (
 	"herald/channels/channeltest"
 	"herald/channels/email"
 	"herald/channels/line"
-	"herald/channels/telegram"
-	"herald/channels/twilio"
-	"herald/channels/vonage"
-	"herald/channels/whatsapp"
 )
 
 // build makes a backend's sender from TOML options, pointed at apiURL.
@@ -36,212 +30,6 @@ func build(t *testing.T, b channels.Backend, apiURL, options string) channels.Se
 		t.Cleanup(func() { c.Close() })
 	}
 	return s
-}
-
-// waits records the retry decorator's waits instead of sleeping them.
-type waits struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (w *waits) policy() channels.RetryPolicy {
-	return channels.RetryPolicy{Attempts: 4, Base: 100 * time.Millisecond, Max: time.Second,
-		Sleep: func(_ context.Context, d time.Duration) error {
-			w.mu.Lock()
-			w.d = append(w.d, d)
-			w.mu.Unlock()
-			return nil
-		}}
-}
-
-// fake is what the table needs of an HTTP fake.
-type fake interface {
-	URL() string
-	Requests() []channeltest.Request
-	Count() int
-	Accepted() int
-	FailAddress(string)
-	Throttle(k, retryAfter int)
-	Unavailable(k int)
-}
-
-type backendCase struct {
-	name    string
-	start   func(t *testing.T) fake
-	backend channels.Backend
-	options string
-	msg     channels.Message
-	// retryAfterHonoured: the provider tells herald how long to wait on a
-	// throttle (Vonage's status 1 does not).
-	retryAfterHonoured bool
-	check              func(t *testing.T, r channeltest.Request)
-}
-
-func cases() []backendCase {
-	return []backendCase{
-		{
-			name:    "twilio",
-			start:   func(t *testing.T) fake { return channeltest.NewTwilio(t) },
-			backend: twilio.Backend,
-			options: `account_sid = "` + channeltest.TwilioAccountSID + `"
-auth_token = "` + channeltest.TwilioAuthToken + `"
-from = "+15550001111"`,
-			msg:                channels.Message{Campaign: "c", Recipient: "r1", To: "+6281234567890", Text: "Hi Budi & co: order A-1017 is late"},
-			retryAfterHonoured: true,
-			check: func(t *testing.T, r channeltest.Request) {
-				want := "Body=Hi+Budi+%26+co%3A+order+A-1017+is+late&From=%2B15550001111&To=%2B6281234567890"
-				if string(r.Body) != want {
-					t.Errorf("body\n got %s\nwant %s", r.Body, want)
-				}
-			},
-		},
-		{
-			name:    "vonage",
-			start:   func(t *testing.T) fake { return channeltest.NewVonage(t) },
-			backend: vonage.Backend,
-			options: `api_key = "` + channeltest.VonageAPIKey + `"
-api_secret = "` + channeltest.VonageAPISecret + `"
-from = "+15550001111"`,
-			msg: channels.Message{Campaign: "c", Recipient: "r1", To: "+6281234567890", Text: "Pedido D-4001 atrasado. Responda PARAR."},
-			check: func(t *testing.T, r channeltest.Request) {
-				f := r.Form()
-				if f.Get("to") != "6281234567890" || f.Get("from") != "15550001111" || f.Get("type") != "text" {
-					t.Errorf("to/from/type = %q/%q/%q, want digits without + and type text", f.Get("to"), f.Get("from"), f.Get("type"))
-				}
-			},
-		},
-		{
-			name:    "whatsapp",
-			start:   func(t *testing.T) fake { return channeltest.NewWhatsApp(t) },
-			backend: whatsapp.Backend,
-			options: `phone_number_id = "` + channeltest.WhatsAppPhoneNumberID + `"
-token = "` + channeltest.WhatsAppToken + `"`,
-			msg: channels.Message{Campaign: "c", Recipient: "r1", To: "+5511987654321",
-				Template: &channels.ProviderTemplate{Name: "shipment_delay", Language: "pt_BR", Params: []string{"Ana", "D-4001", "27 de novembro de 2026"}}},
-			retryAfterHonoured: true,
-			check: func(t *testing.T, r channeltest.Request) {
-				want := `{"messaging_product":"whatsapp","recipient_type":"individual","to":"5511987654321","type":"template","template":{"name":"shipment_delay","language":{"code":"pt_BR","policy":"deterministic"},"components":[{"type":"body","parameters":[{"type":"text","text":"Ana"},{"type":"text","text":"D-4001"},{"type":"text","text":"27 de novembro de 2026"}]}]}}`
-				if string(r.Body) != want {
-					t.Errorf("body\n got %s\nwant %s", r.Body, want)
-				}
-				if r.Path != "/v21.0/"+channeltest.WhatsAppPhoneNumberID+"/messages" {
-					t.Errorf("path %s", r.Path)
-				}
-			},
-		},
-		{
-			name:               "telegram",
-			start:              func(t *testing.T) fake { return channeltest.NewTelegram(t) },
-			backend:            telegram.Backend,
-			options:            `token = "` + channeltest.TelegramToken + `"`,
-			msg:                channels.Message{Campaign: "c", Recipient: "r1", To: "-1001234567890123", Text: "Order A-17 is late, sorry"},
-			retryAfterHonoured: true,
-			check: func(t *testing.T, r channeltest.Request) {
-				var body struct {
-					ChatID json.RawMessage `json:"chat_id"`
-					Text   string          `json:"text"`
-				}
-				if err := json.Unmarshal(r.Body, &body); err != nil {
-					t.Fatal(err)
-				}
-				// A 64-bit, negative chat id goes as a JSON number.
-				if string(body.ChatID) != "-1001234567890123" || body.Text != "Order A-17 is late, sorry" {
-					t.Errorf("body %s", r.Body)
-				}
-			},
-		},
-		{
-			name:               "line",
-			start:              func(t *testing.T) fake { return channeltest.NewLINE(t) },
-			backend:            line.Backend,
-			options:            `token = "` + channeltest.LINEToken + `"`,
-			msg:                channels.Message{Campaign: "c", Recipient: "r1", To: "U4af4980629a0b1c2d3e4f5a6b7c8d9e0", Text: "ご注文 C-3001 は遅れています", IdempotencyKey: channels.IdempotencyKey("c", "r1")},
-			retryAfterHonoured: true,
-			check: func(t *testing.T, r channeltest.Request) {
-				if k := r.Header.Get("X-Line-Retry-Key"); k != channels.IdempotencyKey("c", "r1") {
-					t.Errorf("X-Line-Retry-Key %q", k)
-				}
-			},
-		},
-	}
-}
-
-// TestBackendsAgainstFakes runs every HTTP backend through the decorators
-// against its fake: a clean send, a permanent refusal for one address (no
-// retry), a throttle honoured and retried into one accepted message, and a
-// 503 burst retried.
-func TestBackendsAgainstFakes(t *testing.T) {
-	for _, c := range cases() {
-		t.Run(c.name, func(t *testing.T) {
-			t.Run("send", func(t *testing.T) {
-				f := c.start(t)
-				s := build(t, c.backend, f.URL(), c.options)
-				rc, err := s.Send(context.Background(), c.msg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if rc.ProviderID == "" {
-					t.Error("no provider id in the receipt")
-				}
-				reqs := f.Requests()
-				if len(reqs) != 1 || !reqs[0].Accepted {
-					t.Fatalf("fake saw %+v, want one accepted request", reqs)
-				}
-				c.check(t, reqs[0])
-			})
-			t.Run("permanent", func(t *testing.T) {
-				f := c.start(t)
-				f.FailAddress(c.msg.To)
-				var w waits
-				s := channels.WithRetry(build(t, c.backend, f.URL(), c.options), w.policy(), nil)
-				_, err := s.Send(context.Background(), c.msg)
-				if !channels.IsPermanent(err) {
-					t.Fatalf("err = %v, want a permanent error", err)
-				}
-				if f.Count() != 1 || f.Accepted() != 0 {
-					t.Errorf("%d requests, %d accepted; want 1 and 0 (no retry of a permanent error)", f.Count(), f.Accepted())
-				}
-				for _, secret := range []string{channeltest.TwilioAuthToken, channeltest.VonageAPISecret,
-					channeltest.WhatsAppToken, channeltest.TelegramToken, channeltest.LINEToken} {
-					if strings.Contains(err.Error(), secret) {
-						t.Errorf("the error shows a secret: %v", err)
-					}
-				}
-			})
-			t.Run("throttled", func(t *testing.T) {
-				f := c.start(t)
-				f.Throttle(2, 3)
-				var w waits
-				s := channels.WithRetry(build(t, c.backend, f.URL(), c.options), w.policy(), nil)
-				if _, err := s.Send(context.Background(), c.msg); err != nil {
-					t.Fatal(err)
-				}
-				if f.Count() != 3 || f.Accepted() != 1 {
-					t.Errorf("%d requests, %d accepted; want 3 and 1", f.Count(), f.Accepted())
-				}
-				if c.retryAfterHonoured {
-					for _, d := range w.d {
-						if d != 3*time.Second {
-							t.Errorf("waited %v, want the provider's 3s", w.d)
-							break
-						}
-					}
-				}
-			})
-			t.Run("unavailable", func(t *testing.T) {
-				f := c.start(t)
-				f.Unavailable(2)
-				var w waits
-				s := channels.WithRetry(build(t, c.backend, f.URL(), c.options), w.policy(), nil)
-				if _, err := s.Send(context.Background(), c.msg); err != nil {
-					t.Fatal(err)
-				}
-				if f.Count() != 3 || f.Accepted() != 1 {
-					t.Errorf("%d requests, %d accepted; want 3 and 1", f.Count(), f.Accepted())
-				}
-			})
-		})
-	}
 }
 
 // post sends a hand-made request to a fake.
@@ -289,6 +77,9 @@ func TestFakesRefuseWhatTheAPIRefuses(t *testing.T) {
 	lnAuth := map[string]string{"Authorization": "Bearer " + channeltest.LINEToken}
 	vo := channeltest.NewVonage(t)
 	voPath := vo.URL() + "/sms/json"
+	wh := channeltest.NewWebhook(t)
+	whPath := wh.URL() + channeltest.WebhookPath
+	whAuth := map[string]string{"Authorization": "Bearer " + channeltest.WebhookToken}
 	creds := "api_key=" + channeltest.VonageAPIKey + "&api_secret=" + channeltest.VonageAPISecret + "&"
 	tpl := func(lang string, params int) string {
 		ps := strings.Repeat(`{"type":"text","text":"x"},`, params)
@@ -324,6 +115,10 @@ func TestFakesRefuseWhatTheAPIRefuses(t *testing.T) {
 		{"line bad to", lnPath, "application/json", `{"to":"alice","messages":[{"type":"text","text":"hi"}]}`, lnAuth, 400, `'to'`},
 		{"line retry key not uuid", lnPath, "application/json", `{"to":"U4af4980629a0b1c2d3e4f5a6b7c8d9e0","messages":[{"type":"text","text":"hi"}]}`, map[string]string{"Authorization": "Bearer " + channeltest.LINEToken, "X-Line-Retry-Key": "abc"}, 400, `X-Line-Retry-Key`},
 		{"line no token", lnPath, "application/json", `{"to":"U4af4980629a0b1c2d3e4f5a6b7c8d9e0","messages":[{"type":"text","text":"hi"}]}`, nil, 401, `Authentication failed`},
+		{"webhook ok", whPath, "application/json", `{"to":"device-7","text":"hi"}`, whAuth, 201, `"id":"msg-`},
+		{"webhook wrong token", whPath, "application/json", `{"to":"device-7","text":"hi"}`, map[string]string{"Authorization": "Bearer x"}, 401, `"unauthorized"`},
+		{"webhook form body", whPath, form, `to=device-7&text=hi`, whAuth, 415, `"unsupported_media_type"`},
+		{"webhook no text", whPath, "application/json", `{"to":"device-7"}`, whAuth, 400, `"missing_field"`},
 		{"vonage ok", voPath, form, creds + "from=Acme&to=447700900000&text=hi", nil, 200, `"status":"0"`},
 		{"vonage plus", voPath, form, creds + "from=Acme&to=%2B447700900000&text=hi", nil, 200, `"status":"3"`},
 		{"vonage bad secret", voPath, form, "api_key=" + channeltest.VonageAPIKey + "&api_secret=x&from=Acme&to=447700900000&text=hi", nil, 200, `"status":"4"`},

@@ -1,7 +1,9 @@
 // Package channeltest holds in-process fakes of the providers herald talks
-// to, for end-to-end tests and benchmarks: Twilio, Vonage, the WhatsApp Cloud
-// API, the Telegram Bot API and the LINE Messaging API as httptest servers,
-// and an SMTP server (go-smtp) on 127.0.0.1.
+// to, for unit tests, end-to-end tests and benchmarks: Twilio, Vonage, the
+// WhatsApp Cloud API, the Telegram Bot API, the LINE Messaging API and a
+// generic JSON notification API (for the webhook backend) as httptest
+// servers, and an SMTP server (go-smtp) on 127.0.0.1. Each provider has this
+// one fake; Run is the conformance suite every HTTP backend passes against it.
 //
 // Each fake implements its provider's API strictly as /work/shared/PROVIDERS.md
 // describes it: it refuses a wrong path, wrong credentials, a wrong content
@@ -19,6 +21,15 @@
 //	Throttle(k, secs)     the next k requests are rate-limited, with the
 //	                      provider's way of saying "retry after secs"
 //	Unavailable(k)        the next k requests get HTTP 503
+//	FailAfterStoring(k, status)
+//	                      the next k requests are taken (the message counts
+//	                      as accepted) and answered with that 5xx status,
+//	                      the worst case of a 500, 502 or 504
+//	HangUp(k)             the next k requests are taken, then the
+//	                      connection is closed without an answer
+//	RefuseAccount(k)      the next k requests get the provider's answer for
+//	                      an account it refuses (HTTP 403 or its equivalent)
+//	Respond(status, ...)  the next request gets exactly this answer
 //	SetDelay(d)           every answer is held back by d
 //
 // The credentials the fakes accept are the constants below; point a channel
@@ -96,6 +107,10 @@ type provider interface {
 	handle(r *http.Request, body []byte) answer
 	// unavailable is the provider's 503 during an outage.
 	unavailable() answer
+	// serverError is the provider's answer with a 5xx status.
+	serverError(status int) answer
+	// accountRefused is the provider's answer to an account it refuses.
+	accountRefused() answer
 }
 
 type server struct {
@@ -113,6 +128,11 @@ type server struct {
 	throttleN  int
 	retryAfter int
 	unavailN   int
+	failN      int
+	failStatus int
+	hangN      int
+	refuseN    int
+	scripted   []answer
 	delay      time.Duration
 }
 
@@ -146,6 +166,24 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 	if unavailable {
 		s.unavailN--
 	}
+	var script *answer
+	if len(s.scripted) > 0 && !unavailable {
+		script = &s.scripted[0]
+		s.scripted = s.scripted[1:]
+	}
+	refused := !unavailable && script == nil && s.refuseN > 0
+	if refused {
+		s.refuseN--
+	}
+	failStatus := 0
+	if !unavailable && !refused && s.failN > 0 {
+		s.failN--
+		failStatus = s.failStatus
+	}
+	hangUp := !unavailable && !refused && failStatus == 0 && s.hangN > 0
+	if hangUp {
+		s.hangN--
+	}
 	s.mu.Unlock()
 	if delay > 0 {
 		t := time.NewTimer(delay)
@@ -156,12 +194,35 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var a answer
-	if unavailable {
+	switch {
+	case unavailable:
 		// An outage in front of the API: nothing is parsed or accepted.
 		a = s.p.unavailable()
 		a.to = peekRecipient(r, body) // for the record only
-	} else {
+	case script != nil:
+		a = *script
+		a.to = peekRecipient(r, body)
+	case refused:
+		a = s.p.accountRefused()
+		a.to = peekRecipient(r, body)
+	default:
 		a = s.p.handle(r, body)
+	}
+	if failStatus != 0 {
+		// The provider took the message, then failed to say so.
+		e := s.p.serverError(failStatus)
+		e.to, e.accepted = a.to, a.accepted
+		a = e
+	}
+	if hangUp {
+		s.record(arrived, r, body, answer{to: a.to, accepted: a.accepted, code: "hang-up"})
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler) // closes the connection without an answer
 	}
 	for k, v := range a.header {
 		w.Header().Set(k, v)
@@ -171,8 +232,12 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(a.status)
 	w.Write(a.body)
+	s.record(arrived, r, body, a)
+}
 
+func (s *server) record(arrived time.Time, r *http.Request, body []byte, a answer) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if a.accepted {
 		s.accepted++
 	}
@@ -183,7 +248,6 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 			To: a.to, Status: a.status, Answer: a.body, Code: a.code, Accepted: a.accepted,
 		})
 	}
-	s.mu.Unlock()
 }
 
 // takeThrottle reports whether this request is one of the throttled ones
@@ -271,6 +335,47 @@ func (s *server) Throttle(k, retryAfter int) {
 func (s *server) Unavailable(k int) {
 	s.mu.Lock()
 	s.unavailN = k
+	s.mu.Unlock()
+}
+
+// FailAfterStoring makes the next k requests be taken as usual (a message
+// the provider accepts counts as accepted) and then answered with status, a
+// 5xx: the provider stored the message and failed to say so.
+func (s *server) FailAfterStoring(k, status int) {
+	s.mu.Lock()
+	s.failN, s.failStatus = k, status
+	s.mu.Unlock()
+}
+
+// HangUp makes the next k requests be taken as usual and then the
+// connection closed without an answer: the answer is lost, the message is
+// at the provider. Such a request is recorded with Code "hang-up".
+func (s *server) HangUp(k int) {
+	s.mu.Lock()
+	s.hangN = k
+	s.mu.Unlock()
+}
+
+// RefuseAccount makes the next k requests get the provider's answer for an
+// account or token it refuses to serve (HTTP 403, or the provider's own
+// code for it); nothing is accepted.
+func (s *server) RefuseAccount(k int) {
+	s.mu.Lock()
+	s.refuseN = k
+	s.mu.Unlock()
+}
+
+// Respond queues an answer for the next request: status, Content-Type and
+// body exactly as given (an error the knobs do not model, a proxy's page).
+// Nothing is accepted.
+func (s *server) Respond(status int, contentType, body string) {
+	s.RespondWith(status, map[string]string{"Content-Type": contentType}, body)
+}
+
+// RespondWith is Respond with any headers.
+func (s *server) RespondWith(status int, header map[string]string, body string) {
+	s.mu.Lock()
+	s.scripted = append(s.scripted, answer{status: status, header: header, body: []byte(body), code: strconv.Itoa(status)})
 	s.mu.Unlock()
 }
 

@@ -211,3 +211,11 @@ func (f *lineAPI) handle(r *http.Request, raw []byte) answer {
 	return answer{status: http.StatusOK, body: b, to: to, accepted: true,
 		header: map[string]string{"Content-Type": "application/json", "X-Line-Request-Id": reqID}}
 }
+
+func (f *lineAPI) serverError(status int) answer {
+	return lineErr(status, http.StatusText(status))
+}
+
+func (f *lineAPI) accountRefused() answer {
+	return lineErr(http.StatusForbidden, "Access to this API is not available for your account")
+}

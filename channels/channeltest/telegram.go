@@ -315,3 +315,13 @@ func chatString(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+func (f *telegramAPI) serverError(status int) answer {
+	return tgErr(status, http.StatusText(status), nil)
+}
+
+// accountRefused: Telegram has no account to refuse, only tokens; a revoked
+// token is 401 Unauthorized.
+func (f *telegramAPI) accountRefused() answer {
+	return tgErr(http.StatusUnauthorized, "Unauthorized", nil)
+}

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -18,16 +20,140 @@ import (
 // HTTP Basic auth with TwilioAccountSID and TwilioAuthToken, an
 // application/x-www-form-urlencoded body. It answers 201 with the Message
 // resource, or Twilio's error shape {"code","message","more_info","status"}.
-type Twilio struct{ *server }
+//
+// GET on the same path lists the messages it created, newest first, as
+// Twilio's message list does: filtered by To, From and DateSent (exact
+// date, or "DateSent>"/"DateSent<" for on-or-after and on-or-before, a
+// YYYY-MM-DD day in GMT), paged by PageSize (at most 1,000) with
+// next_page_uri.
+type Twilio struct {
+	*server
+	api *twilioAPI
+}
 
 // NewTwilio starts a Twilio fake on loopback, closed when the test ends.
 func NewTwilio(t testing.TB) *Twilio {
 	f := &twilioAPI{}
 	f.s = newServer(t, f)
-	return &Twilio{f.s}
+	return &Twilio{server: f.s, api: f}
 }
 
-type twilioAPI struct{ s *server }
+// AddMessage puts a message in the account's history as if it had been
+// sent at created (an earlier campaign, another program).
+func (t *Twilio) AddMessage(to, from, body string, created time.Time) {
+	t.api.store(twilioMessage{sid: fmt.Sprintf("SM%032x", t.nextID()), to: to, from: from, body: body, created: created.UTC()})
+}
+
+type twilioAPI struct {
+	s    *server
+	mu   sync.Mutex
+	msgs []twilioMessage // every message created, oldest first
+}
+
+type twilioMessage struct {
+	sid, to, from, service, body string
+	created                      time.Time
+}
+
+func (f *twilioAPI) store(m twilioMessage) {
+	f.mu.Lock()
+	f.msgs = append(f.msgs, m)
+	f.mu.Unlock()
+}
+
+func (m twilioMessage) resource() map[string]any {
+	date := m.created.Format(time.RFC1123Z)
+	var from, svc any
+	status := "sent"
+	if m.from != "" {
+		from = m.from
+	}
+	if m.service != "" {
+		svc = m.service
+	}
+	return map[string]any{
+		"account_sid": TwilioAccountSID, "api_version": "2010-04-01", "body": m.body,
+		"date_created": date, "date_updated": date, "date_sent": date,
+		"direction": "outbound-api", "error_code": nil, "error_message": nil,
+		"from": from, "to": m.to, "messaging_service_sid": svc,
+		"num_media": "0", "num_segments": "1", "price": nil, "price_unit": "USD", "sid": m.sid, "status": status,
+		"uri": "/2010-04-01/Accounts/" + TwilioAccountSID + "/Messages/" + m.sid + ".json",
+	}
+}
+
+// list answers GET Messages.json.
+func (f *twilioAPI) list(r *http.Request) answer {
+	q := r.URL.Query()
+	day := func(key string) (time.Time, bool, bool) {
+		v := q.Get(key)
+		if v == "" {
+			return time.Time{}, false, true
+		}
+		d, err := time.Parse(time.DateOnly, v)
+		return d, true, err == nil
+	}
+	exact, hasExact, ok1 := day("DateSent")
+	after, hasAfter, ok2 := day("DateSent>")
+	before, hasBefore, ok3 := day("DateSent<")
+	if !ok1 || !ok2 || !ok3 {
+		return twilioErr(http.StatusBadRequest, 20001, "Invalid DateSent: use YYYY-MM-DD")
+	}
+	size := 50
+	if v := q.Get("PageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return twilioErr(http.StatusBadRequest, 20001, "Invalid PageSize")
+		}
+		size = n
+	}
+	page, _ := strconv.Atoi(q.Get("Page"))
+	f.mu.Lock()
+	var hits []twilioMessage
+	for i := len(f.msgs) - 1; i >= 0; i-- {
+		m := f.msgs[i]
+		d := m.created.Truncate(24 * time.Hour)
+		switch {
+		case q.Has("To") && m.to != q.Get("To"),
+			q.Has("From") && m.from != q.Get("From"),
+			hasExact && !d.Equal(exact),
+			hasAfter && d.Before(after),
+			hasBefore && d.After(before):
+			continue
+		}
+		hits = append(hits, m)
+	}
+	f.mu.Unlock()
+	start := min(page*size, len(hits))
+	end := min(start+size, len(hits))
+	msgs := []map[string]any{}
+	for _, m := range hits[start:end] {
+		msgs = append(msgs, m.resource())
+	}
+	base := "/2010-04-01/Accounts/" + TwilioAccountSID + "/Messages.json"
+	pageURI := func(p int) string {
+		v := url.Values{}
+		for k, vs := range q {
+			if k != "Page" && k != "PageToken" {
+				v[k] = vs
+			}
+		}
+		v.Set("PageSize", strconv.Itoa(size))
+		v.Set("Page", strconv.Itoa(p))
+		if p > 0 {
+			v.Set("PageToken", fmt.Sprintf("PA%s", hits[p*size-1].sid))
+		}
+		return base + "?" + v.Encode()
+	}
+	var next any
+	if end < len(hits) {
+		next = pageURI(page + 1)
+	}
+	b, _ := json.Marshal(map[string]any{
+		"messages": msgs, "end": max(end-1, 0), "start": start, "page": page, "page_size": size,
+		"first_page_uri": pageURI(0), "next_page_uri": next, "previous_page_uri": nil, "uri": r.URL.RequestURI(),
+	})
+	return answer{status: http.StatusOK, body: b}
+}
 
 // E.164, or a WhatsApp channel address. A '+' sent unencoded in the form
 // decodes as a space and fails here, as it does at Twilio (21211).
@@ -56,13 +182,16 @@ func (f *twilioAPI) handle(r *http.Request, raw []byte) answer {
 	if r.URL.EscapedPath() != path {
 		return twilioErr(http.StatusNotFound, 20404, "The requested resource "+r.URL.EscapedPath()+" was not found")
 	}
-	if r.Method != http.MethodPost {
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		return twilioErr(http.StatusMethodNotAllowed, 20004, "Method not allowed")
 	}
 	if user, pass, ok := r.BasicAuth(); !ok || user != TwilioAccountSID || pass != TwilioAuthToken {
 		a := twilioErr(http.StatusUnauthorized, 20003, "Authenticate")
 		a.header = map[string]string{"WWW-Authenticate": `Basic realm="Twilio API"`}
 		return a
+	}
+	if r.Method == http.MethodGet {
+		return f.list(r)
 	}
 	// Twilio reads parameters only from a form body: JSON or anything else
 	// arrives as "no parameters", so the first complaint is the missing To.
@@ -116,7 +245,9 @@ func (f *twilioAPI) handle(r *http.Request, raw []byte) answer {
 		return a
 	}
 	sid := fmt.Sprintf("SM%032x", f.s.nextID())
-	now := time.Now().UTC().Format(time.RFC1123Z)
+	created := time.Now().UTC()
+	f.store(twilioMessage{sid: sid, to: to, from: from, service: service, body: body, created: created})
+	now := created.Format(time.RFC1123Z)
 	status, svc, segments := "queued", any(nil), "1"
 	if service != "" {
 		// With a Messaging Service the sender is picked later.
@@ -147,4 +278,13 @@ func (f *twilioAPI) handle(r *http.Request, raw []byte) answer {
 func (r Request) Form() url.Values {
 	v, _ := url.ParseQuery(string(r.Body))
 	return v
+}
+
+func (f *twilioAPI) serverError(status int) answer {
+	return twilioErr(status, 20500, http.StatusText(status))
+}
+
+// accountRefused is a suspended account: 403 "Account not active" [U].
+func (f *twilioAPI) accountRefused() answer {
+	return twilioErr(http.StatusForbidden, 20005, "Account not active")
 }

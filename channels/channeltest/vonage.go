@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"testing"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -149,4 +150,16 @@ func vonageParts(text, typ string) int {
 		return 1
 	}
 	return (n + multi - 1) / multi
+}
+
+func (f *vonageAPI) serverError(status int) answer {
+	return answer{status: status, code: strconv.Itoa(status),
+		header: map[string]string{"Content-Type": "text/html"},
+		body:   []byte(fmt.Sprintf("<html><body><h1>%d %s</h1></body></html>\n", status, http.StatusText(status)))}
+}
+
+// accountRefused is status 8 "Partner account barred", inside a 200 like
+// every message-level result.
+func (f *vonageAPI) accountRefused() answer {
+	return vonageStatus("", "8", "Partner account barred")
 }

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -301,4 +302,18 @@ func peekTo(raw []byte) string {
 	}
 	json.Unmarshal(raw, &v)
 	return v.To
+}
+
+// serverError is Meta's "something went wrong" for a 500; a 502 or 504
+// comes from Meta's edge as a plain page.
+func (f *whatsappAPI) serverError(status int) answer {
+	if status == http.StatusInternalServerError {
+		return graphErr(status, 131000, "OAuthException", "Something went wrong", "")
+	}
+	return answer{status: status, code: strconv.Itoa(status), header: map[string]string{"Content-Type": "text/html"},
+		body: []byte(fmt.Sprintf("<html><body>%d %s</body></html>\n", status, http.StatusText(status)))}
+}
+
+func (f *whatsappAPI) accountRefused() answer {
+	return graphErr(http.StatusForbidden, 10, "OAuthException", "(#10) Application does not have permission for this action", "")
 }

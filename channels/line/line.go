@@ -24,7 +24,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -37,7 +36,8 @@ import (
 )
 
 // Backend registers the line backend.
-var Backend = channels.Backend{Name: "line", Kind: channels.KindLine, New: New}
+var Backend = channels.Backend{Name: "line", Kind: channels.KindLine, New: New,
+	Webhook: &channels.Webhook{Route: "line", SecretOption: "channel_secret"}}
 
 // MaxTextLength is LINE's limit on a text message. herald counts UTF-16 code
 // units (an emoji counts 2), which is never more lenient than counting
@@ -65,6 +65,7 @@ var (
 	_ channels.Checker       = (*Sender)(nil)
 	_ channels.Encoder       = (*Sender)(nil)
 	_ channels.InboundParser = (*Sender)(nil)
+	_ channels.Idempotent    = (*Sender)(nil)
 )
 
 // New validates the options and builds the sender; it does not use the
@@ -126,18 +127,18 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	req.Header.Set("Authorization", "Bearer "+s.token.Reveal())
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Line-Retry-Key", key)
-	resp, err := s.client.Do(req)
+	resp, err := channels.Do(s.client, req, "line", "sending", s.token.Reveal(), s.channelSecret.Reveal())
 	if err != nil {
-		return channels.Receipt{}, s.transportError(ctx, err)
+		return channels.Receipt{}, err
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	// Drain what is left so the connection goes back to the pool.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	data, _ := channels.ReadBody(resp) // an unreadable body still has a status
 
 	var r response
-	_ = json.Unmarshal(data, &r) // an unreadable body still has a status
+	_ = json.Unmarshal(data, &r)
 	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusConflict {
+		// 200 accepted it; 409 says a push with this retry key was accepted
+		// before, so the message went out on an earlier attempt.
 		rc := channels.Receipt{}
 		if len(r.SentMessages) > 0 {
 			rc.ProviderID = r.SentMessages[0].ID
@@ -153,8 +154,15 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	if detail == "" {
 		detail = channels.Snippet(data)
 	}
+	// 401 bad token and 403 no permission stop the channel, 429 (rate or
+	// monthly quota) waits, 5xx leaves the push in doubt (and the retry
+	// key makes its retry safe), any other 4xx is about this message.
 	return channels.Receipt{}, channels.ClassifyHTTP("line", resp, s.scrub(detail))
 }
+
+// Idempotent says LINE de-duplicates pushes by X-Line-Retry-Key, so an
+// Unknown outcome may be retried with the same key.
+func (s *Sender) Idempotent() bool { return true }
 
 type response struct {
 	SentMessages []struct {
@@ -165,10 +173,6 @@ type response struct {
 		Message  string `json:"message"`
 		Property string `json:"property"`
 	} `json:"details"`
-}
-
-func (s *Sender) transportError(ctx context.Context, err error) error {
-	return channels.TransportError(ctx, "line", "request", err, false, s.token.Reveal(), s.channelSecret.Reveal())
 }
 
 // scrub removes the secrets from text that may be shown to the user.
@@ -277,7 +281,7 @@ type (
 // no error.
 func (s *Sender) ParseInbound(r channels.InboundRequest) ([]channels.Inbound, error) {
 	if s.channelSecret == "" {
-		return nil, fmt.Errorf("line: channel_secret is not configured, so webhooks cannot be verified: %w", channels.ErrBadSignature)
+		return nil, fmt.Errorf("line: channel_secret is not configured, so webhooks cannot be verified: %w: %w", channels.ErrNoSecret, channels.ErrBadSignature)
 	}
 	got, err := base64.StdEncoding.DecodeString(r.Header.Get("X-Line-Signature"))
 	if err != nil || len(got) == 0 {

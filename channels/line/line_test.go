@@ -5,18 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 
 	"herald/channels"
 	"herald/channels/channeltest"
@@ -50,212 +44,124 @@ func noSecret(t *testing.T, s string) {
 	}
 }
 
-// fakeLINE is the push endpoint: it validates the request as LINE does,
-// executes each retry key once and answers repeats with 409. before, when
-// set, may answer first (return true) to inject failures; accepted-but-lost
-// answers are simulated with lose.
-type fakeLINE struct {
-	mu       sync.Mutex
-	accepted map[string]string // retry key -> sent message id
-	keys     []string          // the X-Line-Retry-Key of every request
-	bodies   []map[string]any
-	calls    atomic.Int32
-	before   func(w http.ResponseWriter, n int) bool
-	lose     func(n int) bool // accept, then drop the connection without answering
-	discard  bool
+func TestConformance(t *testing.T) {
+	opts := `token = "` + channeltest.LINEToken + `"` + "\n" + `channel_secret = "` + channelSecret + `"`
+	channeltest.Run(t, channeltest.Subject{
+		Backend: Backend, Options: opts, WrongCredentials: strings.Replace(opts, channeltest.LINEToken, "wrong-token", 1),
+		Message: channels.Message{Campaign: "c", Recipient: "r1", To: userID, Text: "ご注文 C-3001 は遅れています",
+			IdempotencyKey: channels.IdempotencyKey("c", "r1")},
+		Secrets: []string{channeltest.LINEToken, channelSecret}, RetryAfter: true,
+		CheckRequest: func(t *testing.T, r channeltest.Request) {
+			want := `{"to":"` + userID + `","messages":[{"type":"text","text":"ご注文 C-3001 は遅れています"}]}`
+			if r.Method != http.MethodPost || r.Path != "/v2/bot/message/push" || string(r.Body) != want {
+				t.Errorf("request %s %s %s\nwant POST /v2/bot/message/push %s", r.Method, r.Path, r.Body, want)
+			}
+			if k := r.Header.Get("X-Line-Retry-Key"); k != channels.IdempotencyKey("c", "r1") {
+				t.Errorf("X-Line-Retry-Key %q", k)
+			}
+			if r.Header.Get("Authorization") != "Bearer "+channeltest.LINEToken || r.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("headers %v", r.Header)
+			}
+		},
+	}, func(t testing.TB) channeltest.Fake { return channeltest.NewLINE(t) })
 }
 
-func lineError(w http.ResponseWriter, status int, msg string, details ...string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Line-Request-Id", "req-err")
-	w.WriteHeader(status)
-	var ds []string
-	for i := 0; i+1 < len(details); i += 2 {
-		ds = append(ds, fmt.Sprintf(`{"message":%q,"property":%q}`, details[i], details[i+1]))
+// fakeSender is a sender with the fake's token, pointed at the fake.
+func fakeSender(t testing.TB, f *channeltest.LINE) *Sender {
+	t.Helper()
+	s, err := New(settings(`token = "`+channeltest.LINEToken+`"`, f.URL()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(ds) > 0 {
-		fmt.Fprintf(w, `{"message":%q,"details":[%s]}`, msg, strings.Join(ds, ","))
-		return
-	}
-	fmt.Fprintf(w, `{"message":%q}`, msg)
+	return s.(*Sender)
 }
 
-func (f *fakeLINE) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n := int(f.calls.Add(1))
-	if r.Method != http.MethodPost || r.URL.Path != "/v2/bot/message/push" {
-		lineError(w, 404, "Not found")
-		return
+// sentID is the id of the first message in an answer's sentMessages.
+func sentID(t *testing.T, answer []byte) string {
+	t.Helper()
+	var r response
+	if err := json.Unmarshal(answer, &r); err != nil || len(r.SentMessages) == 0 {
+		t.Fatalf("answer %s has no sentMessages", answer)
 	}
-	if r.Header.Get("Authorization") != "Bearer "+token {
-		lineError(w, 401, "Authentication failed. Confirm that the access token in the authorization header is valid.")
-		return
-	}
-	if r.Header.Get("Content-Type") != "application/json" {
-		lineError(w, 415, "Unsupported Media Type")
-		return
-	}
-	key := r.Header.Get("X-Line-Retry-Key")
-	if _, err := uuid.Parse(key); err != nil || len(key) != 36 {
-		lineError(w, 400, "The value for the 'X-Line-Retry-Key' header is invalid")
-		return
-	}
-	if !f.discard {
-		f.mu.Lock()
-		f.keys = append(f.keys, key)
-		f.mu.Unlock()
-	}
-	if f.before != nil && f.before(w, n) {
-		return
-	}
-	raw, _ := io.ReadAll(r.Body)
-	var body map[string]any
-	if err := json.Unmarshal(raw, &body); err != nil {
-		lineError(w, 400, "The request body has 1 error(s)", "Invalid JSON", "")
-		return
-	}
-	if msg, prop := validate(body); msg != "" {
-		lineError(w, 400, "The request body has 1 error(s)", msg, prop)
-		return
-	}
-	if !f.discard {
-		f.mu.Lock()
-		f.bodies = append(f.bodies, body)
-		f.mu.Unlock()
-	}
-	f.mu.Lock()
-	if f.accepted == nil {
-		f.accepted = map[string]string{}
-	}
-	id, seen := f.accepted[key]
-	if !seen && !f.discard {
-		id = fmt.Sprintf("48178904873%d", len(f.accepted)+1)
-		f.accepted[key] = id
-	}
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	if seen {
-		w.Header().Set("X-Line-Accepted-Request-Id", "req-accepted-"+id)
-		w.WriteHeader(http.StatusConflict)
-		fmt.Fprintf(w, `{"message":"The retry key is already accepted","sentMessages":[{"id":%q,"quoteToken":"q"}]}`, id)
-		return
-	}
-	if f.lose != nil && f.lose(n) {
-		conn, _, _ := w.(http.Hijacker).Hijack()
-		conn.Close()
-		return
-	}
-	w.Header().Set("X-Line-Request-Id", "req-ok")
-	fmt.Fprintf(w, `{"sentMessages":[{"id":%q,"quoteToken":"IStG5h1Tz7b..."}]}`, id)
-}
-
-func validate(b map[string]any) (string, string) {
-	for k := range b {
-		if k != "to" && k != "messages" && k != "notificationDisabled" && k != "customAggregationUnits" {
-			return "Unrecognized field", k
-		}
-	}
-	if to, ok := b["to"].(string); !ok || to == "" {
-		return "May not be empty", "to"
-	}
-	msgs, ok := b["messages"].([]any)
-	if !ok || len(msgs) < 1 || len(msgs) > 5 {
-		return "Size must be between 1 and 5", "messages"
-	}
-	for i, m := range msgs {
-		mm, _ := m.(map[string]any)
-		if mm["type"] != "text" {
-			return "Must be one of the following values: [text, ...]", fmt.Sprintf("messages[%d].type", i)
-		}
-		if len(mm) != 2 {
-			return "Unrecognized field", fmt.Sprintf("messages[%d]", i)
-		}
-		if s, ok := mm["text"].(string); !ok || s == "" || len(s) > 5000*4 {
-			return "May not be empty", fmt.Sprintf("messages[%d].text", i)
-		}
-	}
-	return "", ""
+	return r.SentMessages[0].ID
 }
 
 func TestSend(t *testing.T) {
-	f := &fakeLINE{}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	s := newSender(t, srv.URL)
+	f := channeltest.NewLINE(t)
+	s := fakeSender(t, f)
 	m := channels.Message{Campaign: "delay", Recipient: "r42", To: userID, Text: "お届けが遅れています <A-17> & more"}
 	rc, err := s.Send(context.Background(), m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.ProviderID != "481789048731" {
+	reqs := f.Requests()
+	if rc.ProviderID != sentID(t, reqs[0].Answer) {
 		t.Errorf("ProviderID = %q", rc.ProviderID)
 	}
-	var want map[string]any
-	_ = json.Unmarshal([]byte(`{"to":"`+userID+`","messages":[{"type":"text","text":"お届けが遅れています <A-17> & more"}]}`), &want)
-	if !reflect.DeepEqual(f.bodies[0], want) {
-		t.Errorf("body = %v\nwant %v", f.bodies[0], want)
+	if want := `{"to":"` + userID + `","messages":[{"type":"text","text":"お届けが遅れています <A-17> & more"}]}`; string(reqs[0].Body) != want {
+		t.Errorf("body = %s\nwant %s", reqs[0].Body, want)
 	}
 	// With no IdempotencyKey the key is derived from campaign and recipient.
-	if f.keys[0] != channels.IdempotencyKey("delay", "r42") {
-		t.Errorf("retry key %q", f.keys[0])
-	}
 	m.IdempotencyKey = "0F8FAD5B-D9CB-469F-A165-70867728950E"
 	if _, err := s.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	if f.keys[1] != "0f8fad5b-d9cb-469f-a165-70867728950e" {
-		t.Errorf("retry key %q", f.keys[1])
+	if keys := f.RetryKeys(); keys[0] != channels.IdempotencyKey("delay", "r42") || keys[1] != "0f8fad5b-d9cb-469f-a165-70867728950e" {
+		t.Errorf("retry keys %q", keys)
 	}
 }
 
+// A 500 after LINE stored the push: the retry reuses the key, LINE answers
+// 409, and the message counts as sent once, with the first push's id.
 func TestRetryAfter500ReusesTheRetryKey(t *testing.T) {
-	f := &fakeLINE{before: func(w http.ResponseWriter, n int) bool {
-		if n == 1 {
-			lineError(w, 500, "Internal server error")
-			return true
-		}
-		return false
-	}}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	policy := channels.RetryPolicy{Attempts: 3, Sleep: func(context.Context, time.Duration) error { return nil }}
-	s := channels.WithRetry(newSender(t, srv.URL), policy, nil)
+	f := channeltest.NewLINE(t)
+	f.FailAfterStoring(1, 500)
+	retryUnknown, _ := channels.RetryUnknown(fakeSender(t, f), "")
+	policy := channels.RetryPolicy{Attempts: 3, RetryUnknown: retryUnknown, Sleep: func(context.Context, time.Duration) error { return nil }}
+	s := channels.WithRetry(fakeSender(t, f), policy, nil)
 	key := channels.IdempotencyKey("delay", "r42")
 	rc, err := s.Send(context.Background(), channels.Message{To: userID, Text: "hi", IdempotencyKey: key})
-	if err != nil || rc.ProviderID != "481789048731" {
+	if err != nil {
 		t.Fatalf("rc = %+v err = %v", rc, err)
 	}
-	if !reflect.DeepEqual(f.keys, []string{key, key}) {
-		t.Errorf("keys = %v, want the same key twice", f.keys)
+	reqs := f.Requests()
+	if len(reqs) != 2 || reqs[1].Status != http.StatusConflict || f.Accepted() != 1 {
+		t.Fatalf("%d requests, accepted %d; want a 409 for the retry and one message", len(reqs), f.Accepted())
+	}
+	if rc.ProviderID != sentID(t, reqs[1].Answer) {
+		t.Errorf("ProviderID %q, want the stored message's id", rc.ProviderID)
+	}
+	if keys := f.RetryKeys(); !reflect.DeepEqual(keys, []string{key, key}) {
+		t.Errorf("keys = %v, want the same key twice", keys)
 	}
 }
 
+// LINE accepts the push but the connection closes before the answer; the
+// retry with the same key gets 409 and counts as sent.
 func TestConflictAfterLostAnswerCountsAsSent(t *testing.T) {
-	// LINE accepts the push but the answer is lost; the retry with the same
-	// key gets 409 and must count as sent, with the first message's id.
-	f := &fakeLINE{lose: func(n int) bool { return n == 1 }}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
+	f := channeltest.NewLINE(t)
+	f.HangUp(1)
 	var retries []channels.Attempt
-	policy := channels.RetryPolicy{Attempts: 3, Sleep: func(context.Context, time.Duration) error { return nil }}
-	s := channels.WithRetry(newSender(t, srv.URL), policy, func(_ channels.Message, a channels.Attempt) { retries = append(retries, a) })
+	policy := channels.RetryPolicy{Attempts: 3, RetryUnknown: true, Sleep: func(context.Context, time.Duration) error { return nil }}
+	s := channels.WithRetry(fakeSender(t, f), policy, func(_ channels.Message, a channels.Attempt) { retries = append(retries, a) })
 	rc, err := s.Send(context.Background(), channels.Message{Campaign: "c", Recipient: "r", To: userID, Text: "hi"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.ProviderID != "481789048731" || len(retries) != 1 || len(f.accepted) != 1 {
-		t.Errorf("rc = %+v, retries = %v, accepted = %v", rc, retries, f.accepted)
+	if rc.ProviderID == "" || len(retries) != 1 || f.Accepted() != 1 {
+		t.Fatalf("rc = %+v, retries = %v, accepted = %d", rc, retries, f.Accepted())
+	}
+	if channels.ClassOf(retries[0].Err) != channels.Unknown {
+		t.Errorf("the lost answer was %v, want Unknown", retries[0].Err)
 	}
 	noSecret(t, retries[0].Err.Error())
 }
 
 func TestConflictWithoutBodyUsesAcceptedRequestID(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Line-Accepted-Request-Id", "c7f4a1e0-1b2c-4d5e-8f90-abcdef012345")
-		w.WriteHeader(http.StatusConflict)
-		fmt.Fprint(w, `{"message":"The retry key is already accepted"}`)
-	}))
-	defer srv.Close()
-	rc, err := newSender(t, srv.URL).Send(context.Background(), channels.Message{To: userID, Text: "hi"})
+	f := channeltest.NewLINE(t)
+	f.RespondWith(http.StatusConflict, map[string]string{"Content-Type": "application/json",
+		"X-Line-Accepted-Request-Id": "c7f4a1e0-1b2c-4d5e-8f90-abcdef012345"}, `{"message":"The retry key is already accepted"}`)
+	rc, err := fakeSender(t, f).Send(context.Background(), channels.Message{To: userID, Text: "hi"})
 	if err != nil || rc.ProviderID != "c7f4a1e0-1b2c-4d5e-8f90-abcdef012345" {
 		t.Errorf("rc = %+v err = %v", rc, err)
 	}
@@ -263,46 +169,45 @@ func TestConflictWithoutBodyUsesAcceptedRequestID(t *testing.T) {
 
 func TestSendErrors(t *testing.T) {
 	for _, c := range []struct {
-		status     int
-		msg        string
-		details    []string
-		retryAfter string
-		permanent  bool
-		wait       time.Duration
-		want       string
+		name  string
+		arm   func(f *channeltest.LINE)
+		to    string
+		class channels.Class
+		wait  time.Duration
+		want  string
 	}{
-		{400, "The request body has 1 error(s)", []string{"Size must be between 1 and 5", "messages"}, "", true, 0,
-			"line: HTTP 400: The request body has 1 error(s); messages: Size must be between 1 and 5"},
-		{401, "Authentication failed. Confirm that the access token in the authorization header is valid.", nil, "", true, 0,
+		{"invalid recipient", nil, "alice", channels.Permanent, 0,
+			"line: HTTP 400: The property, 'to', in the request body is invalid (line: -, column: -)"},
+		{"refused recipient", func(f *channeltest.LINE) { f.FailAddress(userID) }, userID, channels.Permanent, 0,
+			"line: HTTP 400: Failed to send messages"},
+		{"bad token", func(f *channeltest.LINE) {
+			f.Respond(401, "application/json", `{"message":"Authentication failed. Confirm that the access token in the authorization header is valid."}`)
+		}, userID, channels.Channel, 0,
 			"line: HTTP 401: Authentication failed. Confirm that the access token in the authorization header is valid."},
-		{403, "Access to this API is not available for your account", nil, "", true, 0,
+		{"no permission", func(f *channeltest.LINE) { f.RefuseAccount(1) }, userID, channels.Channel, 0,
 			"line: HTTP 403: Access to this API is not available for your account"},
-		{429, "The API rate limit has been exceeded. Try again later.", nil, "2", false, 2 * time.Second,
+		{"rate limit", func(f *channeltest.LINE) { f.Throttle(1, 2) }, userID, channels.Temporary, 2 * time.Second,
 			"line: HTTP 429: The API rate limit has been exceeded. Try again later."},
-		{502, "Bad gateway", nil, "", false, 0, "line: HTTP 502: Bad gateway"},
+		{"bad gateway", func(f *channeltest.LINE) { f.Respond(502, "application/json", `{"message":"Bad gateway"}`) }, userID,
+			channels.Unknown, 0, "line: HTTP 502: Bad gateway"},
 	} {
-		srv := httptest.NewServer(&fakeLINE{before: func(w http.ResponseWriter, _ int) bool {
-			if c.retryAfter != "" {
-				w.Header().Set("Retry-After", c.retryAfter)
+		t.Run(c.name, func(t *testing.T) {
+			f := channeltest.NewLINE(t)
+			if c.arm != nil {
+				c.arm(f)
 			}
-			lineError(w, c.status, c.msg, c.details...)
-			return true
-		}})
-		_, err := newSender(t, srv.URL).Send(context.Background(), channels.Message{To: userID, Text: "hi"})
-		srv.Close()
-		if err == nil || err.Error() != c.want || channels.IsPermanent(err) != c.permanent || channels.RetryAfter(err) != c.wait {
-			t.Errorf("%d: err = %v (permanent %v, wait %v)", c.status, err, channels.IsPermanent(err), channels.RetryAfter(err))
-			continue
-		}
-		noSecret(t, err.Error())
+			_, err := fakeSender(t, f).Send(context.Background(), channels.Message{To: c.to, Text: "hi"})
+			if err == nil || err.Error() != c.want || channels.ClassOf(err) != c.class || channels.RetryAfter(err) != c.wait {
+				t.Fatalf("err = %v (class %s, wait %v)", err, channels.ClassOf(err), channels.RetryAfter(err))
+			}
+			noSecret(t, err.Error())
+		})
 	}
 }
 
 func TestRefusedBeforeSending(t *testing.T) {
-	f := &fakeLINE{}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	s := newSender(t, srv.URL)
+	f := channeltest.NewLINE(t)
+	s := fakeSender(t, f)
 	for name, m := range map[string]channels.Message{
 		"too long":     {To: userID, Text: strings.Repeat("😀", MaxTextLength/2+1)},
 		"empty":        {To: userID, Text: " "},
@@ -314,7 +219,7 @@ func TestRefusedBeforeSending(t *testing.T) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
-	if n := f.calls.Load(); n != 0 {
+	if n := f.Count(); n != 0 {
 		t.Errorf("%d requests sent", n)
 	}
 	if _, err := s.Send(context.Background(), channels.Message{To: userID, Text: strings.Repeat("あ", MaxTextLength)}); err != nil {
@@ -327,13 +232,13 @@ func TestRefusedBeforeSending(t *testing.T) {
 }
 
 func TestNetworkErrorAndEncodeHideSecrets(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	addr := srv.URL
-	srv.Close()
+	f := channeltest.NewLINE(t)
+	addr := f.URL()
+	f.Close()
 	s := newSender(t, addr)
 	_, err := s.Send(context.Background(), channels.Message{To: userID, Text: "hi"})
-	if err == nil || channels.IsPermanent(err) || !strings.HasPrefix(err.Error(), "line: request failed: ") {
-		t.Fatalf("err = %v", err)
+	if channels.ClassOf(err) != channels.Temporary || !strings.HasPrefix(err.Error(), "line: sending failed: ") {
+		t.Fatalf("err = %v, want a temporary failure", err)
 	}
 	noSecret(t, err.Error())
 	b, ext, err := s.Encode(channels.Message{To: userID, Text: "a & b"})
@@ -424,20 +329,17 @@ func TestParseInboundRejectsBadSignatures(t *testing.T) {
 }
 
 func BenchmarkSend(b *testing.B) {
-	var conns atomic.Int32
-	srv := httptest.NewUnstartedServer(&fakeLINE{discard: true})
-	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	defer srv.Close()
-	s := newSender(b, srv.URL)
-	m := channels.Message{Campaign: "delay", Recipient: "r42", To: userID, Text: "お届けが遅れています。ご注文 A-17 は 2026年11月23日 に到着予定です。"}
+	f := channeltest.NewLINE(b)
+	f.Discard()
+	s := fakeSender(b, f)
+	var n atomic.Int64
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
+			// A new recipient each time: a repeated retry key would only
+			// measure LINE's 409.
+			m := channels.Message{Campaign: "delay", Recipient: fmt.Sprint(n.Add(1)), To: userID,
+				Text: "お届けが遅れています。ご注文 A-17 は 2026年11月23日 に到着予定です。"}
 			if _, err := s.Send(context.Background(), m); err != nil {
 				b.Error(err)
 				return
@@ -445,5 +347,5 @@ func BenchmarkSend(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-	b.ReportMetric(float64(conns.Load()), "conns")
+	b.ReportMetric(float64(f.Conns()), "conns")
 }

@@ -27,7 +27,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,7 +37,8 @@ import (
 )
 
 // Backend registers the telegram backend.
-var Backend = channels.Backend{Name: "telegram", Kind: channels.KindTelegram, New: New}
+var Backend = channels.Backend{Name: "telegram", Kind: channels.KindTelegram, New: New,
+	Webhook: &channels.Webhook{Route: "telegram", SecretOption: "secret_token"}}
 
 // MaxTextLength is Telegram's limit on a message's text after entity parsing.
 // herald counts it in UTF-16 code units (an emoji counts 2), the unit
@@ -126,14 +126,12 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("telegram: building request: %s", s.scrub(err.Error())))
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.client.Do(req)
+	resp, err := channels.Do(s.client, req, "telegram", "sending", s.token.Reveal(), s.secretToken.Reveal())
 	if err != nil {
-		return channels.Receipt{}, s.transportError(ctx, err)
+		return channels.Receipt{}, err
 	}
 	defer resp.Body.Close()
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	// Drain what is left so the connection goes back to the pool.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	data, readErr := channels.ReadBody(resp)
 
 	var r apiResponse
 	jsonErr := json.Unmarshal(data, &r)
@@ -178,23 +176,34 @@ func (s *Sender) classify(resp *http.Response, r apiResponse) error {
 	}
 	err := errors.New(s.scrub(msg))
 	switch {
-	case code == http.StatusTooManyRequests || resp.StatusCode == http.StatusTooManyRequests:
+	case code == http.StatusTooManyRequests:
 		wait := time.Duration(r.Parameters.RetryAfter) * time.Second
 		if wait == 0 {
 			wait = channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
 		return channels.TemporaryError(err, wait)
-	case code >= 500 || resp.StatusCode >= 500:
-		return channels.TemporaryError(err, channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
-	default:
-		// 400 chat not found / can't parse entities, 401 bad token, 403
-		// blocked or never started: the same request fails the same way.
+	case code == http.StatusUnauthorized || code == http.StatusNotFound:
+		// 401: the token was revoked; 404: no bot has this token, so the
+		// method's URL does not exist.
+		return channels.ChannelError(err, "check token: it must be the bot token @BotFather gave, like 123456:ABC-DEF...")
+	case code == http.StatusForbidden:
+		// Telegram's 403 is about the chat, not the bot: the user blocked
+		// it, never started it, deleted the account, or removed it from
+		// the group. Telegram tells these apart only in the description.
+		// Blocking or removing the bot is the user saying stop.
+		if optedOut(r.Description) {
+			return channels.ProviderOptOutError(err)
+		}
 		return channels.PermanentError(err)
 	}
+	return channels.ClassifyStatus(resp, err)
 }
 
-func (s *Sender) transportError(ctx context.Context, err error) error {
-	return channels.TransportError(ctx, "telegram", "request", err, false, s.token.Reveal(), s.secretToken.Reveal())
+// optedOut reports whether a 403's description says the user blocked the
+// bot or removed it from the chat.
+func optedOut(description string) bool {
+	d := strings.ToLower(description)
+	return strings.Contains(d, "bot was blocked by the user") || strings.Contains(d, "bot was kicked")
 }
 
 func (s *Sender) scrub(text string) string {
@@ -423,7 +432,7 @@ type (
 // the bot (my_chat_member, new status "kicked") is an opt-out.
 func (s *Sender) ParseInbound(r channels.InboundRequest) ([]channels.Inbound, error) {
 	if s.secretToken == "" {
-		return nil, fmt.Errorf("telegram: secret_token is not configured, so webhooks cannot be verified: %w", channels.ErrBadSignature)
+		return nil, fmt.Errorf("telegram: secret_token is not configured, so webhooks cannot be verified: %w: %w", channels.ErrNoSecret, channels.ErrBadSignature)
 	}
 	got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
 	if got == "" {

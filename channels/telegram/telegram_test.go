@@ -5,14 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,103 +42,67 @@ func noSecret(t *testing.T, s string) {
 	}
 }
 
-// fakeBot is the Bot API's sendMessage: it checks the request as Telegram
-// does and answers with its shapes. Chat ids pick the outcome.
-type fakeBot struct {
-	calls   atomic.Int32
-	mu      sync.Mutex
-	bodies  []map[string]any
-	discard bool
+// fakeSender is a sender with the fake's token, pointed at the fake.
+func fakeSender(t testing.TB, f *channeltest.Telegram) *Sender {
+	t.Helper()
+	s, err := New(settings(`token = "`+channeltest.TelegramToken+`"`, f.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.(*Sender)
 }
 
-func apiError(w http.ResponseWriter, status int, desc string, params string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
+// bodies are the request bodies the fake received, decoded.
+func bodies(t *testing.T, f *channeltest.Telegram) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, r := range f.Requests() {
+		var m map[string]any
+		if err := json.Unmarshal(r.Body, &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// apiError is the Bot API's error answer.
+func apiError(status int, desc string, params string) string {
 	if params != "" {
 		params = `,"parameters":` + params
 	}
-	fmt.Fprintf(w, `{"ok":false,"error_code":%d,"description":%q%s}`, status, desc, params)
+	return fmt.Sprintf(`{"ok":false,"error_code":%d,"description":%q%s}`, status, desc, params)
 }
 
-func (f *fakeBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n := f.calls.Add(1)
-	if r.URL.Path != "/bot"+token+"/sendMessage" {
-		apiError(w, 404, "Not Found", "")
-		return
-	}
-	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
-		apiError(w, 400, "Bad Request: message text is empty", "")
-		return
-	}
-	raw, _ := io.ReadAll(r.Body)
-	var body map[string]any
-	if err := json.Unmarshal(raw, &body); err != nil {
-		apiError(w, 400, "Bad Request: can't parse JSON", "")
-		return
-	}
-	for k := range body {
-		if k != "chat_id" && k != "text" && k != "parse_mode" && k != "link_preview_options" {
-			apiError(w, 400, "Bad Request: unexpected parameter "+k, "")
-			return
-		}
-	}
-	if text, ok := body["text"].(string); !ok || text == "" {
-		apiError(w, 400, "Bad Request: message text is empty", "")
-		return
-	}
-	if pm, has := body["parse_mode"]; has && pm != "HTML" && pm != "MarkdownV2" {
-		apiError(w, 400, "Bad Request: unsupported parse_mode", "")
-		return
-	}
-	if lp, ok := body["link_preview_options"].(map[string]any); !ok || lp["is_disabled"] != true {
-		apiError(w, 400, "Bad Request: link_preview_options must disable previews", "")
-		return
-	}
-	if !f.discard {
-		f.mu.Lock()
-		f.bodies = append(f.bodies, body)
-		f.mu.Unlock()
-	}
-	var chat string
-	switch id := body["chat_id"].(type) {
-	case float64:
-		chat = fmt.Sprint(int64(id))
-	case string:
-		chat = id
-	default:
-		apiError(w, 400, "Bad Request: chat_id is empty", "")
-		return
-	}
-	switch chat {
-	case "403":
-		apiError(w, 403, "Forbidden: bot was blocked by the user", "")
-	case "404":
-		apiError(w, 403, "Forbidden: bot can't initiate conversation with a user", "")
-	case "400":
-		apiError(w, 400, "Bad Request: chat not found", "")
-	case "429":
-		apiError(w, 429, "Too Many Requests: retry after 35", `{"retry_after":35}`)
-	case "500":
-		apiError(w, 500, "Internal Server Error", "")
-	case "-1001":
-		apiError(w, 400, "Bad Request: group chat was upgraded to a supergroup chat", `{"migrate_to_chat_id":-1001234567890}`)
-	default:
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"from":{"id":7012345678,"is_bot":true,"first_name":"Herald"},"chat":{"id":1,"type":"private"},"date":1700000000,"text":"x"}}`, 41+n)
-	}
+func TestConformance(t *testing.T) {
+	opts := `token = "` + channeltest.TelegramToken + `"` + "\n" + `secret_token = "` + secret + `"`
+	channeltest.Run(t, channeltest.Subject{
+		Backend: Backend, Options: opts, WrongCredentials: strings.Replace(opts, channeltest.TelegramToken, "123456789:AAHrevokedToken", 1),
+		Message: channels.Message{Campaign: "c", Recipient: "r1", To: "-1001234567890123", Text: "Order A-17 is late, sorry"},
+		Secrets: []string{channeltest.TelegramToken, secret, "AAHtestTelegramBotToken_0123456789ab"}, RetryAfter: true,
+		CheckRequest: func(t *testing.T, r channeltest.Request) {
+			want := `{"chat_id":-1001234567890123,"text":"Order A-17 is late, sorry","link_preview_options":{"is_disabled":true}}`
+			if r.Method != http.MethodPost || r.Path != "/bot"+channeltest.TelegramToken+"/sendMessage" || string(r.Body) != want {
+				t.Errorf("request %s %s\n got %s\nwant %s", r.Method, r.Path, r.Body, want)
+			}
+		},
+	}, func(t testing.TB) channeltest.Fake { return channeltest.NewTelegram(t) })
 }
 
 func TestSend(t *testing.T) {
-	f := &fakeBot{}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	s := newSender(t, srv.URL, "")
-
+	f := channeltest.NewTelegram(t)
+	s := fakeSender(t, f)
 	rc, err := s.Send(context.Background(), channels.Message{To: "-1009876543210", Text: "<b>Hi</b> " + EscapeHTML("Budi & <co>"), ParseMode: ModeHTML})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.ProviderID != "-1009876543210:42" {
+	var answer struct {
+		Result struct {
+			MessageID int64 `json:"message_id"`
+		} `json:"result"`
+	}
+	json.Unmarshal(f.Requests()[0].Answer, &answer)
+	if rc.ProviderID != fmt.Sprintf("-1009876543210:%d", answer.Result.MessageID) || answer.Result.MessageID == 0 {
 		t.Errorf("ProviderID = %q", rc.ProviderID)
 	}
 	if _, err := s.Send(context.Background(), channels.Message{To: "@herald_news", Text: "hello", ParseMode: ModeHTML}); err != nil {
@@ -153,8 +112,8 @@ func TestSend(t *testing.T) {
 	_ = json.Unmarshal([]byte(`[
 		{"chat_id":-1009876543210,"text":"<b>Hi</b> Budi &amp; &lt;co&gt;","parse_mode":"HTML","link_preview_options":{"is_disabled":true}},
 		{"chat_id":"@herald_news","text":"hello","parse_mode":"HTML","link_preview_options":{"is_disabled":true}}]`), &want)
-	if !reflect.DeepEqual(f.bodies, want) {
-		t.Errorf("bodies = %v\nwant %v", f.bodies, want)
+	if got := bodies(t, f); !reflect.DeepEqual(got, want) {
+		t.Errorf("bodies = %v\nwant %v", got, want)
 	}
 }
 
@@ -169,22 +128,17 @@ func TestChatIDIsSentAsInt64(t *testing.T) {
 // The parse mode is the template's: the message says which markup its text
 // is in, and a message without one goes out as plain text.
 func TestParseModes(t *testing.T) {
-	f := &fakeBot{}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
 	for _, c := range []struct{ mode, want string }{
 		{ModeMarkdownV2, `{"chat_id":1,"text":"*x*","parse_mode":"MarkdownV2","link_preview_options":{"is_disabled":true}}`},
 		{ModeHTML, `{"chat_id":1,"text":"*x*","parse_mode":"HTML","link_preview_options":{"is_disabled":true}}`},
 		{ModePlain, `{"chat_id":1,"text":"*x*","link_preview_options":{"is_disabled":true}}`},
 	} {
-		f.bodies = nil
-		if _, err := newSender(t, srv.URL, "").Send(context.Background(), channels.Message{To: "1", Text: "*x*", ParseMode: c.mode}); err != nil {
+		f := channeltest.NewTelegram(t)
+		if _, err := fakeSender(t, f).Send(context.Background(), channels.Message{To: "1", Text: "*x*", ParseMode: c.mode}); err != nil {
 			t.Fatal(err)
 		}
-		var want map[string]any
-		_ = json.Unmarshal([]byte(c.want), &want)
-		if !reflect.DeepEqual(f.bodies[0], want) {
-			t.Errorf("%q: body = %v, want %v", c.mode, f.bodies[0], want)
+		if got := string(f.Requests()[0].Body); got != c.want {
+			t.Errorf("%q: body = %s, want %s", c.mode, got, c.want)
 		}
 	}
 	if _, err := New(settings(`token = "1:a"`+"\n"+`parse_mode = "HTML"`, "")); err == nil || !strings.Contains(err.Error(), `unknown key "parse_mode"`) {
@@ -192,45 +146,68 @@ func TestParseModes(t *testing.T) {
 	}
 }
 
+// TestSendErrors: Telegram's 403 is about the chat (Permanent; blocking
+// the bot is the user's opt-out), 401 and 404 about the token (Channel),
+// 429 carries retry_after.
 func TestSendErrors(t *testing.T) {
-	srv := httptest.NewServer(&fakeBot{})
-	defer srv.Close()
-	s := newSender(t, srv.URL, "")
 	for _, c := range []struct {
-		to        string
-		permanent bool
-		wait      time.Duration
-		text      string
+		name   string
+		answer func(f *channeltest.Telegram)
+		class  channels.Class
+		optOut bool
+		wait   time.Duration
+		text   string
 	}{
-		{"403", true, 0, "telegram: 403 Forbidden: bot was blocked by the user"},
-		{"404", true, 0, "telegram: 403 Forbidden: bot can't initiate conversation with a user"},
-		{"400", true, 0, "telegram: 400 Bad Request: chat not found"},
-		{"429", false, 35 * time.Second, "telegram: 429 Too Many Requests: retry after 35"},
-		{"500", false, 0, "telegram: 500 Internal Server Error"},
-		{"-1001", true, 0, "telegram: 400 Bad Request: group chat was upgraded to a supergroup chat (the group is now supergroup -1001234567890: update the audience)"},
+		{"blocked", func(f *channeltest.Telegram) { f.FailAddress("42") }, channels.Permanent, true, 0,
+			"telegram: 403 Forbidden: bot was blocked by the user"},
+		{"kicked", func(f *channeltest.Telegram) {
+			f.Respond(403, "application/json", apiError(403, "Forbidden: bot was kicked from the group chat", ""))
+		}, channels.Permanent, true, 0, "telegram: 403 Forbidden: bot was kicked from the group chat"},
+		{"never started", func(f *channeltest.Telegram) {
+			f.Respond(403, "application/json", apiError(403, "Forbidden: bot can't initiate conversation with a user", ""))
+		}, channels.Permanent, false, 0, "telegram: 403 Forbidden: bot can't initiate conversation with a user"},
+		{"chat not found", func(f *channeltest.Telegram) {
+			f.Respond(400, "application/json", apiError(400, "Bad Request: chat not found", ""))
+		}, channels.Permanent, false, 0, "telegram: 400 Bad Request: chat not found"},
+		{"flood control", func(f *channeltest.Telegram) { f.Throttle(1, 35) }, channels.Temporary, false, 35 * time.Second,
+			"telegram: 429 Too Many Requests: retry after 35"},
+		{"revoked token", func(f *channeltest.Telegram) { f.RefuseAccount(1) }, channels.Channel, false, 0, "telegram: 401 Unauthorized"},
+		{"internal error", func(f *channeltest.Telegram) { f.FailAfterStoring(1, 500) }, channels.Unknown, false, 0,
+			"telegram: 500 Internal Server Error"},
+		{"bad gateway page", func(f *channeltest.Telegram) { f.Respond(502, "text/html", "<html>502 Bad Gateway</html>") },
+			channels.Unknown, false, 0, "telegram: HTTP 502: <html>502 Bad Gateway</html>"},
+		{"supergroup", func(f *channeltest.Telegram) {
+			f.Respond(400, "application/json", apiError(400, "Bad Request: group chat was upgraded to a supergroup chat", `{"migrate_to_chat_id":-1001234567890}`))
+		}, channels.Permanent, false, 0,
+			"telegram: 400 Bad Request: group chat was upgraded to a supergroup chat (the group is now supergroup -1001234567890: update the audience)"},
 	} {
-		_, err := s.Send(context.Background(), channels.Message{To: c.to, Text: "hi"})
-		if err == nil {
-			t.Errorf("%s: no error", c.to)
-			continue
-		}
-		if channels.IsPermanent(err) != c.permanent || channels.RetryAfter(err) != c.wait || err.Error() != c.text {
-			t.Errorf("%s: err = %q permanent=%v wait=%v", c.to, err, channels.IsPermanent(err), channels.RetryAfter(err))
-		}
-		noSecret(t, err.Error())
+		t.Run(c.name, func(t *testing.T) {
+			f := channeltest.NewTelegram(t)
+			c.answer(f)
+			_, err := fakeSender(t, f).Send(context.Background(), channels.Message{To: "42", Text: "hi"})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if channels.ClassOf(err) != c.class || channels.IsProviderOptOut(err) != c.optOut || channels.RetryAfter(err) != c.wait || err.Error() != c.text {
+				t.Errorf("err = %q class=%s opt-out=%v wait=%v", err, channels.ClassOf(err), channels.IsProviderOptOut(err), channels.RetryAfter(err))
+			}
+			noSecret(t, err.Error())
+		})
 	}
 }
 
-func TestWrongTokenIsPermanentAndNotShown(t *testing.T) {
-	srv := httptest.NewServer(&fakeBot{})
-	defer srv.Close()
-	s, err := New(settings(`token = "123:wrong-token"`, srv.URL))
+// A token no bot has makes the method's URL unknown: Telegram answers 404,
+// and nothing will work until the token is fixed.
+func TestWrongTokenStopsTheChannelAndIsNotShown(t *testing.T) {
+	f := channeltest.NewTelegram(t)
+	s, err := New(settings(`token = "123:wrong-token"`, f.URL()))
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.Respond(404, "application/json", apiError(404, "Not Found", ""))
 	_, err = s.Send(context.Background(), channels.Message{To: "1", Text: "hi"})
-	if err == nil || !channels.IsPermanent(err) || err.Error() != "telegram: 404 Not Found" {
-		t.Errorf("err = %v", err)
+	if channels.ClassOf(err) != channels.Channel || err.Error() != "telegram: 404 Not Found" || !strings.Contains(channels.HintOf(err), "token") {
+		t.Errorf("err = %v (%s, hint %q)", err, channels.ClassOf(err), channels.HintOf(err))
 	}
 }
 
@@ -243,12 +220,12 @@ func (leakyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestTransportErrorsNeverShowTheToken(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	addr := srv.URL
-	srv.Close()
+	f := channeltest.NewTelegram(t)
+	addr := f.URL()
+	f.Close()
 	s := newSender(t, addr, "")
 	_, err := s.Send(context.Background(), channels.Message{To: "1", Text: "hi"})
-	if err == nil || channels.IsPermanent(err) || !strings.HasPrefix(err.Error(), "telegram: request failed: ") {
+	if channels.ClassOf(err) != channels.Temporary || !strings.HasPrefix(err.Error(), "telegram: sending failed: ") {
 		t.Fatalf("err = %v, want temporary request failure", err)
 	}
 	noSecret(t, err.Error())
@@ -264,20 +241,13 @@ func TestTransportErrorsNeverShowTheToken(t *testing.T) {
 }
 
 func TestRetryHonoursRetryAfter(t *testing.T) {
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) == 1 {
-			apiError(w, 429, "Too Many Requests: retry after 3", `{"retry_after":3}`)
-			return
-		}
-		fmt.Fprint(w, `{"ok":true,"result":{"message_id":7}}`)
-	}))
-	defer srv.Close()
+	f := channeltest.NewTelegram(t)
+	f.Throttle(1, 3)
 	var waits []time.Duration
 	policy := channels.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond,
 		Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
-	rc, err := channels.WithRetry(newSender(t, srv.URL, ""), policy, nil).Send(context.Background(), channels.Message{To: "5", Text: "hi"})
-	if err != nil || rc.ProviderID != "5:7" {
+	rc, err := channels.WithRetry(fakeSender(t, f), policy, nil).Send(context.Background(), channels.Message{To: "5", Text: "hi"})
+	if err != nil || !strings.HasPrefix(rc.ProviderID, "5:") {
 		t.Fatalf("rc = %+v err = %v", rc, err)
 	}
 	if len(waits) != 1 || waits[0] != 3*time.Second {
@@ -286,10 +256,8 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 }
 
 func TestRefusedBeforeSending(t *testing.T) {
-	f := &fakeBot{}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	s := newSender(t, srv.URL, "")
+	f := channeltest.NewTelegram(t)
+	s := fakeSender(t, f)
 	long := "<b>" + strings.Repeat("a", MaxTextLength) + "</b>"
 	if _, err := s.Send(context.Background(), channels.Message{To: "1", Text: long, ParseMode: ModeHTML}); err != nil {
 		t.Errorf("4096 visible characters refused: %v", err)
@@ -306,7 +274,7 @@ func TestRefusedBeforeSending(t *testing.T) {
 			t.Errorf("%s: err = %v, want permanent", name, err)
 		}
 	}
-	if n := f.calls.Load(); n != 1 {
+	if n := f.Count(); n != 1 {
 		t.Errorf("%d requests sent, want 1", n)
 	}
 	ps := s.Check(channels.Message{To: "alice", Text: strings.Repeat("a", 5000), ParseMode: ModeHTML})
@@ -437,17 +405,10 @@ func TestParseInboundRejectsWrongSecret(t *testing.T) {
 }
 
 func BenchmarkSend(b *testing.B) {
-	var conns atomic.Int32
-	srv := httptest.NewUnstartedServer(&fakeBot{discard: true})
-	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	defer srv.Close()
-	s := newSender(b, srv.URL, "")
-	m := channels.Message{To: "123456789", Text: "<b>Budi</b>, order A-17 arrives on 23 November 2026."}
+	f := channeltest.NewTelegram(b)
+	f.Discard()
+	s := fakeSender(b, f)
+	m := channels.Message{To: "123456789", Text: "<b>Budi</b>, order A-17 arrives on 23 November 2026.", ParseMode: ModeHTML}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -458,5 +419,5 @@ func BenchmarkSend(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-	b.ReportMetric(float64(conns.Load()), "conns")
+	b.ReportMetric(float64(f.Conns()), "conns")
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -15,10 +14,6 @@ import (
 	"herald/channels"
 	"herald/channels/sms"
 )
-
-// maxResponse bounds what is read of a response: Twilio's are a few KB, and
-// a misconfigured api_url must not make herald buffer a whole web page.
-const maxResponse = 1 << 20
 
 // Send creates one Message resource. A 201 is "queued", not delivered:
 // delivery arrives later through the status callback.
@@ -32,31 +27,32 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 
-	resp, err := s.client.Do(req)
+	resp, err := channels.Do(s.client, req, s.name, "sending", s.token.Reveal())
 	if err != nil {
-		err = fmt.Errorf("%s: %w", s.name, err)
-		if ctx.Err() != nil {
-			return channels.Receipt{}, err // cancelled: neither permanent nor worth a retry
-		}
-		return channels.Receipt{}, channels.TemporaryError(err, 0)
+		return channels.Receipt{}, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return channels.Receipt{}, channels.TemporaryError(fmt.Errorf("%s: reading response: %w", s.name, err), 0)
-	}
-
+	raw, readErr := channels.ReadBody(resp)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		var msg struct {
 			SID string `json:"sid"`
 		}
-		if err := json.Unmarshal(raw, &msg); err != nil || msg.SID == "" {
-			// Not Twilio's answer (a proxy page, a wrong api_url). Retrying
-			// cannot help, and the message may have gone: do not resend.
-			return channels.Receipt{}, channels.PermanentError(fmt.Errorf("%s: HTTP %d without a message sid: %s",
-				s.name, resp.StatusCode, s.snippet(raw)))
+		if readErr == nil && json.Unmarshal(raw, &msg) == nil && msg.SID != "" {
+			return channels.Receipt{ProviderID: msg.SID}, nil
 		}
-		return channels.Receipt{ProviderID: msg.SID}, nil
+		if resp.StatusCode == http.StatusCreated {
+			// 201 Created is Twilio saying it stored the message, even if
+			// the resource was lost on the way: resending would send twice.
+			return channels.Receipt{}, nil
+		}
+		// Some other 2xx without a Message resource: not Twilio's answer
+		// (a proxy page, a wrong api_url), and the message may have gone.
+		detail := s.snippet(raw)
+		if readErr != nil {
+			detail = "reading the answer: " + s.scrub(readErr.Error())
+		}
+		return channels.Receipt{}, channels.UnknownError(fmt.Errorf("%s: HTTP %d without a message sid: %s",
+			s.name, resp.StatusCode, detail))
 	}
 	return channels.Receipt{}, s.classify(resp, raw)
 }
@@ -69,22 +65,35 @@ type apiError struct {
 	Status   int    `json:"status"`
 }
 
+// Twilio's error codes that decide the class before the HTTP status does
+// (PROVIDERS.md §1; Twilio says to branch on codes).
+const (
+	codeAuthenticate = 20003 // wrong account SID or auth token
+	codeTooMany      = 20429 // REST API concurrency exceeded
+	codeUnsubscribed = 21610 // the recipient replied STOP to this sender
+)
+
 // classify turns a non-2xx answer into an error naming Twilio's code:
-// 429 (20429, concurrency) and 5xx are temporary and honour Retry-After;
-// every other 4xx (21211 invalid To, 21610 unsubscribed, ...) is permanent
-// for that address.
+// 20003 means the credentials are refused (the channel is unusable),
+// 21610 that the recipient unsubscribed (permanent, and a provider opt-out),
+// 20429 a throttle (temporary); anything else is classified by its HTTP
+// status (21211 invalid To and the other 4xx are permanent for that
+// address, 500/502/504 leave the message in doubt).
 func (s *sender) classify(resp *http.Response, raw []byte) error {
 	var e apiError
-	var err error
-	if json.Unmarshal(raw, &e) == nil && e.Code != 0 {
-		err = fmt.Errorf("%s: %d %s (HTTP %d)", s.name, e.Code, s.scrub(strings.TrimSpace(e.Message)), resp.StatusCode)
-	} else {
-		err = fmt.Errorf("%s: HTTP %d: %s", s.name, resp.StatusCode, s.snippet(raw))
+	if json.Unmarshal(raw, &e) != nil || e.Code == 0 {
+		return channels.ClassifyHTTP(s.name, resp, s.snippet(raw))
 	}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+	err := fmt.Errorf("%s: %d %s (HTTP %d)", s.name, e.Code, s.scrub(strings.TrimSpace(e.Message)), resp.StatusCode)
+	switch e.Code {
+	case codeAuthenticate:
+		return channels.ChannelError(err, "check account_sid and auth_token")
+	case codeUnsubscribed:
+		return channels.ProviderOptOutError(err)
+	case codeTooMany:
 		return channels.TemporaryError(err, channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
 	}
-	return channels.PermanentError(err)
+	return channels.ClassifyStatus(resp, err)
 }
 
 // snippet is a short, single-line excerpt of a body for an error message.

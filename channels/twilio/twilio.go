@@ -23,17 +23,19 @@ import (
 
 // Backend is the Twilio SMS backend (backend = "twilio").
 var Backend = channels.Backend{
-	Name: smsName,
-	Kind: channels.KindSMS,
-	New:  func(s channels.Settings) (channels.Sender, error) { return newSender(s, false) },
+	Name:    smsName,
+	Kind:    channels.KindSMS,
+	New:     func(s channels.Settings) (channels.Sender, error) { return newSender(s, false) },
+	Webhook: &channels.Webhook{Route: smsName, SecretOption: "auth_token", SignsURL: true},
 }
 
 // WhatsAppBackend is Twilio's WhatsApp sender (backend = "twilio-whatsapp"):
 // the same API, with "whatsapp:" before the numbers.
 var WhatsAppBackend = channels.Backend{
-	Name: whatsappName,
-	Kind: channels.KindWhatsApp,
-	New:  func(s channels.Settings) (channels.Sender, error) { return newSender(s, true) },
+	Name:    whatsappName,
+	Kind:    channels.KindWhatsApp,
+	New:     func(s channels.Settings) (channels.Sender, error) { return newSender(s, true) },
+	Webhook: &channels.Webhook{Route: whatsappName, SecretOption: "auth_token", SignsURL: true},
 }
 
 const (

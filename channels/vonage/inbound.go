@@ -66,10 +66,10 @@ func Signature(method, secret string, params url.Values) (string, error) {
 
 // ParseInbound verifies a signed webhook (sig, and a timestamp no more than
 // MaxAge from now) and parses an inbound SMS or a delivery receipt. Without
-// signature_secret it refuses every request (ErrNoSecret).
+// signature_secret it refuses every request (channels.ErrNoSecret).
 func (s *sender) ParseInbound(r channels.InboundRequest) ([]channels.Inbound, error) {
 	if s.sigSecret == "" {
-		return nil, fmt.Errorf("%s: %w: %w", backendName, ErrNoSecret, channels.ErrBadSignature)
+		return nil, fmt.Errorf("%s: inbound webhooks need signature_secret to be verified: %w: %w", backendName, channels.ErrNoSecret, channels.ErrBadSignature)
 	}
 	params, err := requestParams(r)
 	if err != nil {

@@ -189,7 +189,7 @@ func TestInboundRefusals(t *testing.T) {
 	// unverified path.
 	open := newTestSender(t, config, nil)
 	_, err := open.ParseInbound(formPost(inboundParams("md5hash")))
-	if !errors.Is(err, ErrNoSecret) || !errors.Is(err, channels.ErrBadSignature) || !strings.Contains(err.Error(), "signature_secret") {
+	if !errors.Is(err, channels.ErrNoSecret) || !errors.Is(err, channels.ErrBadSignature) || !strings.Contains(err.Error(), "signature_secret") {
 		t.Errorf("without signature_secret: %v", err)
 	}
 	if got, err := open.ParseInboundUnverified(formPost(inboundParams("md5hash"))); err != nil || len(got) != 1 {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,10 +15,6 @@ import (
 	"herald/channels"
 	"herald/channels/sms"
 )
-
-// maxResponse bounds what is read of a response: a misconfigured api_url
-// must not make herald buffer a whole web page.
-const maxResponse = 1 << 20
 
 // maxClientRef is Vonage's limit for client-ref.
 const maxClientRef = 40
@@ -37,9 +32,17 @@ var statusText = map[string]string{
 	"33": "Number de-activated",
 }
 
-// temporaryStatus lists the statuses Vonage says to retry with backoff:
-// throttling, an internal error and too many binds.
-var temporaryStatus = map[string]bool{"1": true, "5": true, "10": true}
+// statusClass is what each of Vonage's statuses means for the message.
+// Vonage says to retry 1 (throttled), 5 (internal error) and 10 (too many
+// binds) with backoff. Credentials, the account and signing (4, 8, 9 no
+// credit, 11, 14, 32) stop the channel: nothing will go out until a person
+// fixes it. Every other status (2, 3, 6, 7, 12, 15, 22, 23, 29, 33) is
+// about this message or recipient and permanent.
+var statusClass = map[string]channels.Class{
+	"1": channels.Temporary, "5": channels.Temporary, "10": channels.Temporary,
+	"4": channels.Channel, "8": channels.Channel, "9": channels.Channel, "11": channels.Channel,
+	"14": channels.Channel, "32": channels.Channel,
+}
 
 // number turns herald's E.164 ("+447700900000") into Vonage's form, digits
 // only ("447700900000"). Anything else is refused here, because Vonage sends
@@ -111,30 +114,29 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 
-	resp, err := s.client.Do(req)
+	resp, err := channels.Do(s.client, req, backendName, "sending", s.apiSecret.Reveal(), s.sigSecret.Reveal())
 	if err != nil {
-		err = fmt.Errorf("%s: %w", backendName, err)
-		if ctx.Err() != nil {
-			return channels.Receipt{}, err // cancelled: neither permanent nor worth a retry
-		}
-		return channels.Receipt{}, channels.TemporaryError(err, 0)
+		return channels.Receipt{}, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return channels.Receipt{}, channels.TemporaryError(fmt.Errorf("%s: reading response: %w", backendName, err), 0)
-	}
+	raw, readErr := channels.ReadBody(resp)
 	// Message results come with 200; anything else is the HTTP layer
 	// (gateway errors, rate limiting in front of the API).
 	if err := channels.ClassifyHTTP(backendName, resp, s.snippet(raw)); err != nil {
 		return channels.Receipt{}, err
 	}
+	if readErr != nil {
+		// Vonage answers refusals with 200 too: only the lost body could
+		// tell whether the message was accepted.
+		return channels.Receipt{}, channels.UnknownError(fmt.Errorf("%s: HTTP %d, reading the answer: %s",
+			backendName, resp.StatusCode, s.scrub(readErr.Error())))
+	}
 
 	var r sendResponse
 	if err := json.Unmarshal(raw, &r); err != nil || len(r.Messages) == 0 {
-		// Not Vonage's answer (a proxy page, a wrong api_url); retrying
-		// cannot help, and the message may have gone: do not resend.
-		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("%s: HTTP %d without message results: %s",
+		// Not Vonage's answer (a proxy page, a wrong api_url): the message
+		// may have gone, so it is in doubt, not resent.
+		return channels.Receipt{}, channels.UnknownError(fmt.Errorf("%s: HTTP %d without message results: %s",
 			backendName, resp.StatusCode, s.snippet(raw)))
 	}
 	ids := make([]string, 0, len(r.Messages))
@@ -147,7 +149,7 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 			continue
 		}
 		if failure == nil {
-			failure = s.statusError(part.Status, part.ErrorText, i, len(r.Messages), temporaryStatus[part.Status])
+			failure = s.statusError(part.Status, part.ErrorText, i, len(r.Messages))
 		}
 	}
 	if failure != nil {
@@ -161,7 +163,7 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 }
 
 // statusError builds "vonage: status 3 Invalid parameters: <error-text>".
-func (s *sender) statusError(status, text string, part, parts int, temporary bool) error {
+func (s *sender) statusError(status, text string, part, parts int) error {
 	msg := fmt.Sprintf("%s: status %s", backendName, status)
 	name := statusText[status]
 	if name != "" {
@@ -174,8 +176,11 @@ func (s *sender) statusError(status, text string, part, parts int, temporary boo
 		msg += fmt.Sprintf(" (part %d of %d)", part+1, parts)
 	}
 	err := errors.New(msg)
-	if temporary {
+	switch statusClass[status] {
+	case channels.Temporary:
 		return channels.TemporaryError(err, 0)
+	case channels.Channel:
+		return channels.ChannelError(err, "check api_key, api_secret and signature_secret, and the account's balance and settings in the Vonage dashboard")
 	}
 	return channels.PermanentError(err)
 }

@@ -10,8 +10,8 @@
 //
 // Inbound webhooks are verified with the signature secret (signed webhooks
 // must be enabled in the Vonage dashboard). Without signature_secret,
-// ParseInbound refuses every request with an error wrapping both ErrNoSecret
-// and channels.ErrBadSignature; a server started with --insecure can call
+// ParseInbound refuses every request with an error wrapping both
+// channels.ErrNoSecret and channels.ErrBadSignature; a server started with --insecure can call
 // ParseInboundUnverified instead, found by type assertion.
 package vonage
 
@@ -29,19 +29,16 @@ import (
 
 // Backend is the Vonage SMS backend (backend = "vonage").
 var Backend = channels.Backend{
-	Name: backendName,
-	Kind: channels.KindSMS,
-	New:  func(s channels.Settings) (channels.Sender, error) { return newSender(s) },
+	Name:    backendName,
+	Kind:    channels.KindSMS,
+	New:     func(s channels.Settings) (channels.Sender, error) { return newSender(s) },
+	Webhook: &channels.Webhook{Route: backendName, SecretOption: "signature_secret"},
 }
 
 const backendName = "vonage"
 
 // DefaultAPI is Vonage's SMS API host; Settings.APIURL replaces it.
 const DefaultAPI = "https://rest.nexmo.com"
-
-// ErrNoSecret is wrapped by ParseInbound's error when signature_secret is
-// not configured, so a webhook cannot be verified.
-var ErrNoSecret = errors.New("inbound webhooks need signature_secret to be verified")
 
 // MaxAge is how old a signed webhook's timestamp may be (either way, for
 // clock skew) before it is refused as a possible replay.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"herald/channels"
+	"herald/channels/channeltest"
 )
 
 // decoder decodes a [channels.X] body the way herald does: strictly.
@@ -63,25 +65,57 @@ func assertNoSecret(t *testing.T, what, text string) {
 	}
 }
 
+const (
+	testKey    = channeltest.VonageAPIKey
+	testSecret = channeltest.VonageAPISecret
+)
+
+// lastForm is the form of the last request the fake saw.
+func lastForm(t *testing.T, f *channeltest.Vonage) url.Values {
+	t.Helper()
+	reqs := f.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("the fake received no request")
+	}
+	return reqs[len(reqs)-1].Form()
+}
+
+func TestConformance(t *testing.T) {
+	channeltest.Run(t, channeltest.Subject{
+		Backend: Backend, Options: config, WrongCredentials: strings.Replace(config, testSecret, "wrong-secret", 1),
+		Message: msg("+6281234567890", "Pedido D-4001 atrasado. Responda PARAR."),
+		Secrets: []string{testSecret},
+		CheckRequest: func(t *testing.T, r channeltest.Request) {
+			f := r.Form()
+			if r.Method != http.MethodPost || r.Path != "/sms/json" || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+				t.Errorf("request %s %s %s", r.Method, r.Path, r.Header.Get("Content-Type"))
+			}
+			if f.Get("to") != "6281234567890" || f.Get("from") != "447700900001" || f.Get("type") != "text" {
+				t.Errorf("to/from/type = %q/%q/%q, want digits without + and type text", f.Get("to"), f.Get("from"), f.Get("type"))
+			}
+		},
+	}, func(t testing.TB) channeltest.Fake { return channeltest.NewVonage(t) })
+}
+
 func TestSend(t *testing.T) {
-	fake := newFakeVonage(t)
+	fake := channeltest.NewVonage(t)
 	snd := newTestSender(t, config, func(s *channels.Settings) {
-		s.APIURL = fake.URL
+		s.APIURL = fake.URL()
 		s.PublicURL = "https://notify.example.com"
 	})
 	rc, err := snd.Send(context.Background(), msg("+447700900000", "Hi Ann, 1+1=2 & 5€ off {today}"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.ProviderID != "0A0000000120ABCD1" {
-		t.Errorf("ProviderID = %q", rc.ProviderID)
+	if len(rc.ProviderID) != 16 {
+		t.Errorf("ProviderID = %q, want the message-id", rc.ProviderID)
 	}
 	want := map[string][]string{
 		"api_key": {testKey}, "api_secret": {testSecret}, "from": {"447700900001"}, "to": {"447700900000"},
 		"text": {"Hi Ann, 1+1=2 & 5€ off {today}"}, "type": {"text"}, "client-ref": {"r42"},
 		"callback": {"https://notify.example.com/webhooks/vsms"},
 	}
-	if got := fake.last(); !reflect.DeepEqual(map[string][]string(got), want) {
+	if got := lastForm(t, fake); !reflect.DeepEqual(map[string][]string(got), want) {
 		t.Errorf("form = %v\nwant   %v", got, want)
 	}
 }
@@ -89,22 +123,22 @@ func TestSend(t *testing.T) {
 // Sending reuses connections: dialling per message would cost a TLS
 // handshake each time against the real API.
 func TestSendKeepsConnectionsAlive(t *testing.T) {
-	fake := newFakeVonage(t)
-	snd := newTestSender(t, config, func(s *channels.Settings) { s.APIURL = fake.URL })
+	fake := channeltest.NewVonage(t)
+	snd := newTestSender(t, config, func(s *channels.Settings) { s.APIURL = fake.URL() })
 	for i := range 20 {
 		if i == 15 {
-			fake.setReply(func(w http.ResponseWriter) { result(w, "3", "Invalid to address") })
+			fake.FailAddress("+447700900000")
 		}
 		snd.Send(context.Background(), msg("+447700900000", "Hi"))
 	}
-	if n := fake.conns.Load(); n != 1 {
+	if n := fake.Conns(); n != 1 {
 		t.Errorf("20 sequential sends opened %d connections, want 1", n)
 	}
 }
 
 func TestSendChoosesUnicode(t *testing.T) {
-	fake := newFakeVonage(t)
-	snd := newTestSender(t, strings.Replace(config, "+447700900001", "Acme", 1), func(s *channels.Settings) { s.APIURL = fake.URL })
+	fake := channeltest.NewVonage(t)
+	snd := newTestSender(t, strings.Replace(config, "+447700900001", "Acme", 1), func(s *channels.Settings) { s.APIURL = fake.URL() })
 	for text, typ := range map[string]string{
 		"Your order is ready":       "text",
 		"Ça va? Your order’s ready": "unicode",
@@ -115,7 +149,7 @@ func TestSendChoosesUnicode(t *testing.T) {
 		if _, err := snd.Send(context.Background(), msg("+6281234567890", text)); err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
-		form := fake.last()
+		form := lastForm(t, fake)
 		if form.Get("type") != typ || form.Get("text") != text || form.Get("from") != "Acme" {
 			t.Errorf("%q: type=%q text=%q from=%q, want type %s", text, form.Get("type"), form.Get("text"), form.Get("from"), typ)
 		}
@@ -126,79 +160,95 @@ func TestSendChoosesUnicode(t *testing.T) {
 }
 
 func TestSendSeveralParts(t *testing.T) {
-	fake := newFakeVonage(t)
-	snd := newTestSender(t, config, func(s *channels.Settings) { s.APIURL = fake.URL })
+	fake := channeltest.NewVonage(t)
+	snd := newTestSender(t, config, func(s *channels.Settings) { s.APIURL = fake.URL() })
 	rc, err := snd.Send(context.Background(), msg("+447700900000", strings.Repeat("a", 200)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.ProviderID != "0A0000000120ABCD1,0A0000000121ABCD1" {
-		t.Errorf("ProviderID = %q, want both parts' ids", rc.ProviderID)
+	var answer struct {
+		Messages []struct {
+			ID string `json:"message-id"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(fake.Requests()[0].Answer, &answer); err != nil || len(answer.Messages) != 2 {
+		t.Fatalf("the fake's answer: %v %+v", err, answer)
+	}
+	if want := answer.Messages[0].ID + "," + answer.Messages[1].ID; rc.ProviderID != want {
+		t.Errorf("ProviderID = %q, want both parts' ids %q", rc.ProviderID, want)
 	}
 }
 
 func TestClientRef(t *testing.T) {
-	fake := newFakeVonage(t)
-	snd := newTestSender(t, config, func(s *channels.Settings) { s.APIURL = fake.URL })
+	fake := channeltest.NewVonage(t)
+	snd := newTestSender(t, config, func(s *channels.Settings) { s.APIURL = fake.URL() })
 	long := strings.Repeat("customer-", 10)
 	m := msg("+447700900000", "Hi")
 	m.Recipient = long
 	if _, err := snd.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	ref := fake.last().Get("client-ref")
+	ref := lastForm(t, fake).Get("client-ref")
 	if len(ref) != 40 || ref != clientRef(long) || ref == clientRef(long+"x") {
 		t.Errorf("client-ref for a long id = %q, want a stable 40-character hash", ref)
 	}
 }
 
+// result is Vonage's answer for one failed message.
+func result(status, text string) string {
+	return fmt.Sprintf(`{"message-count":"1","messages":[{"status":%q,"error-text":%q}]}`, status, text)
+}
+
+// TestSendErrors: Vonage answers message-level results with HTTP 200, so
+// its status decides the class; the HTTP layer in front of it is
+// classified like any other API.
 func TestSendErrors(t *testing.T) {
-	reply := func(status int, header, body string) func(w http.ResponseWriter) {
-		return func(w http.ResponseWriter) {
-			if header != "" {
-				w.Header().Set("Retry-After", header)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			fmt.Fprint(w, body)
-		}
-	}
 	tests := []struct {
-		name      string
-		to        string
-		reply     func(w http.ResponseWriter)
-		permanent bool
-		after     time.Duration
-		text      string
-		id        string
+		name  string
+		to    string
+		arm   func(f *channeltest.Vonage)
+		class channels.Class
+		after time.Duration
+		text  string
+		id    string
 	}{
-		{name: "throttled", reply: func(w http.ResponseWriter) { result(w, "1", "Throughput Rate Exceeded - please wait [ 30 ] and retry") },
-			text: "vonage: status 1 Throttled: Throughput Rate Exceeded - please wait [ 30 ] and retry"},
-		{name: "invalid parameters", reply: func(w http.ResponseWriter) { result(w, "3", "Invalid to address") },
-			permanent: true, text: "vonage: status 3 Invalid parameters: Invalid to address"},
-		{name: "internal error", reply: func(w http.ResponseWriter) { result(w, "5", "Internal Error") },
-			text: "vonage: status 5 Internal error"},
-		{name: "no credit", reply: func(w http.ResponseWriter) { result(w, "9", "Quota Exceeded - rejected") },
-			permanent: true, text: "vonage: status 9 Partner quota violation: Quota Exceeded - rejected"},
-		{name: "bad credentials echoing the secret", reply: func(w http.ResponseWriter) { result(w, "4", "Bad Credentials: "+testSecret) },
-			permanent: true, text: "vonage: status 4 Invalid credentials: Bad Credentials: ***"},
-		{name: "second part throttled", reply: reply(200, "", `{"message-count":"2","messages":[
+		{name: "throttled", arm: func(f *channeltest.Vonage) { f.Throttle(1, 30) }, class: channels.Temporary,
+			text: "vonage: status 1 Throttled: Throughput Rate Exceeded - please wait [ 30000 ] and retry"},
+		{name: "invalid parameters", to: "+12", class: channels.Permanent,
+			text: "vonage: status 3 Invalid parameters: Invalid to address"},
+		{name: "unroutable", arm: func(f *channeltest.Vonage) { f.FailAddress("+447700900000") }, class: channels.Permanent,
+			text: "vonage: status 6 Invalid message: Unroutable message - rejected"},
+		{name: "internal error", arm: func(f *channeltest.Vonage) { f.Respond(200, "application/json", result("5", "Internal Error")) },
+			class: channels.Temporary, text: "vonage: status 5 Internal error"},
+		{name: "no credit", arm: func(f *channeltest.Vonage) {
+			f.Respond(200, "application/json", result("9", "Quota Exceeded - rejected"))
+		}, class: channels.Channel, text: "vonage: status 9 Partner quota violation: Quota Exceeded - rejected"},
+		{name: "bad credentials echoing the secret", arm: func(f *channeltest.Vonage) {
+			f.Respond(200, "application/json", result("4", "Bad Credentials: "+testSecret))
+		}, class: channels.Channel, text: "vonage: status 4 Invalid credentials: Bad Credentials: ***"},
+		{name: "second part throttled", arm: func(f *channeltest.Vonage) {
+			f.Respond(200, "application/json", `{"message-count":"2","messages":[
 			{"to":"447700900000","message-id":"0A01","status":"0","remaining-balance":"3.1","message-price":"0.0333","network":"12345"},
-			{"status":"1","error-text":"Throttled"}]}`),
-			permanent: true, text: "vonage: status 1 Throttled (part 2 of 2)", id: "0A01"},
-		{name: "HTTP 429", reply: reply(429, "2", `{"type":"https://developer.nexmo.com/api-errors#throttled","title":"Throttled"}`),
-			after: 2 * time.Second, text: `vonage: HTTP 429: {"type":"https://developer.nexmo.com/api-errors#throttled","title":"Throttled"}`},
-		{name: "HTTP 503", reply: reply(503, "", "upstream unavailable"), text: "vonage: HTTP 503: upstream unavailable"},
-		{name: "200 that is not Vonage", reply: reply(200, "", "<html>portal</html>"),
-			permanent: true, text: "vonage: HTTP 200 without message results: <html>portal</html>"},
-		{name: "trunk prefix", to: "07700900000", permanent: true,
+			{"status":"1","error-text":"Throttled"}]}`)
+		}, class: channels.Permanent, text: "vonage: status 1 Throttled (part 2 of 2)", id: "0A01"},
+		{name: "HTTP 429", arm: func(f *channeltest.Vonage) { f.Respond(429, "application/json", `{"title":"Throttled"}`) },
+			class: channels.Temporary, text: `vonage: HTTP 429: {"title":"Throttled"}`},
+		{name: "HTTP 503", arm: func(f *channeltest.Vonage) { f.Respond(503, "text/plain", "upstream unavailable") },
+			class: channels.Temporary, text: "vonage: HTTP 503: upstream unavailable"},
+		{name: "HTTP 500", arm: func(f *channeltest.Vonage) { f.Respond(500, "text/plain", "oops") },
+			class: channels.Unknown, text: "vonage: HTTP 500: oops"},
+		{name: "200 that is not Vonage", arm: func(f *channeltest.Vonage) { f.Respond(200, "text/html", "<html>portal</html>") },
+			class: channels.Unknown, text: "vonage: HTTP 200 without message results: <html>portal</html>"},
+		{name: "trunk prefix", to: "07700900000", class: channels.Permanent,
 			text: `vonage: "07700900000" is not an E.164 number (+, country code, up to 15 digits)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := newFakeVonage(t)
-			fake.setReply(tt.reply)
-			snd := newTestSender(t, config, func(s *channels.Settings) { s.APIURL = fake.URL })
+			fake := channeltest.NewVonage(t)
+			if tt.arm != nil {
+				tt.arm(fake)
+			}
+			snd := newTestSender(t, config, func(s *channels.Settings) { s.APIURL = fake.URL() })
 			to := tt.to
 			if to == "" {
 				to = "+447700900000"
@@ -210,8 +260,8 @@ func TestSendErrors(t *testing.T) {
 			if err.Error() != tt.text {
 				t.Errorf("error = %q\nwant    %q", err, tt.text)
 			}
-			if channels.IsPermanent(err) != tt.permanent {
-				t.Errorf("IsPermanent = %v, want %v", channels.IsPermanent(err), tt.permanent)
+			if got := channels.ClassOf(err); got != tt.class {
+				t.Errorf("class = %s, want %s", got, tt.class)
 			}
 			if got := channels.RetryAfter(err); got != tt.after {
 				t.Errorf("RetryAfter = %v, want %v", got, tt.after)
@@ -222,16 +272,6 @@ func TestSendErrors(t *testing.T) {
 			assertNoSecret(t, "error", fmt.Sprintf("%v %+v %#v", err, err, err))
 		})
 	}
-
-	fake := newFakeVonage(t)
-	url := fake.URL
-	fake.Close()
-	snd := newTestSender(t, config, func(s *channels.Settings) { s.APIURL = url })
-	_, err := snd.Send(context.Background(), msg("+447700900000", "Hi"))
-	if err == nil || channels.IsPermanent(err) || !strings.HasPrefix(err.Error(), "vonage: ") {
-		t.Fatalf("connection refused: %v, want a temporary vonage error", err)
-	}
-	assertNoSecret(t, "error", err.Error())
 }
 
 func TestNewValidates(t *testing.T) {
@@ -295,8 +335,9 @@ func TestEncode(t *testing.T) {
 // BenchmarkSend measures sends per second against a local fake over
 // keep-alive connections: the backend's own overhead, not Vonage's.
 func BenchmarkSend(b *testing.B) {
-	fake := newFakeVonage(b)
-	snd := newTestSender(b, config, func(s *channels.Settings) { s.APIURL = fake.URL })
+	fake := channeltest.NewVonage(b)
+	fake.Discard()
+	snd := newTestSender(b, config, func(s *channels.Settings) { s.APIURL = fake.URL() })
 	m := msg("+447700900000", "Hi Ann, your parcel A-17 is delayed; new date 12 May.")
 	b.Run("serial", func(b *testing.B) {
 		for b.Loop() {

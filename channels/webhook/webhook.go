@@ -12,6 +12,7 @@
 //	content_type = "application/json"          # the default
 //	success = [200, 201]                       # default: any 2xx
 //	id_field = "data.id"                       # where the response holds the message id
+//	idempotency_header = "Idempotency-Key"     # send the message's idempotency key in this header
 //
 // The body template sees .address (the recipient's address on this channel),
 // .text, .subject, .html, .campaign, .recipient, .channel, .locale and
@@ -19,6 +20,12 @@
 // literal (quotes and escapes included) and is the safe way to put text into
 // a JSON body. A missing key is an error. When the content type is JSON, a
 // body that does not render to valid JSON is refused before sending.
+//
+// With idempotency_header set, every request carries the message's
+// idempotency key (a UUID derived from campaign and recipient, the same on
+// every retry and every run) in that header. Set it only when the API
+// de-duplicates on it: herald then retries a request whose answer was lost
+// instead of leaving the message in doubt.
 //
 // Header values often hold credentials, so all of them are treated as
 // secrets: they never appear in errors or when the sender is printed. The
@@ -32,7 +39,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/textproto"
@@ -57,6 +63,8 @@ type Options struct {
 	ContentType channels.Setting           `toml:"content_type"`
 	Success     []int                      `toml:"success"`
 	IDField     string                     `toml:"id_field"`
+	// IdempotencyHeader names the header that carries Message.IdempotencyKey.
+	IdempotencyHeader string `toml:"idempotency_header"`
 }
 
 // Sender sends one templated request per message.
@@ -69,6 +77,7 @@ type Sender struct {
 	contentType string
 	success     []int
 	idPath      []string
+	idemHeader  string // header for the idempotency key, "" for none
 	secrets     []string
 	client      *http.Client
 }
@@ -77,6 +86,8 @@ var (
 	_ channels.Sender  = (*Sender)(nil)
 	_ channels.Checker = (*Sender)(nil)
 	_ channels.Encoder = (*Sender)(nil)
+	// Idempotent is true only with idempotency_header.
+	_ channels.Idempotent = (*Sender)(nil)
 )
 
 var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
@@ -152,6 +163,15 @@ func New(s channels.Settings) (channels.Sender, error) {
 	}
 	// Longest first, so a whole value is replaced before its parts.
 	slices.SortFunc(sn.secrets, func(a, b string) int { return len(b) - len(a) })
+	if h := o.IdempotencyHeader; h != "" {
+		if !validHeaderName(h) {
+			return nil, fmt.Errorf("webhook: idempotency_header %q is not a valid HTTP header name", h)
+		}
+		if _, taken := sn.headers[textproto.CanonicalMIMEHeaderKey(h)]; taken {
+			return nil, fmt.Errorf("webhook: idempotency_header %q is also set in headers; keep one", h)
+		}
+		sn.idemHeader = textproto.CanonicalMIMEHeaderKey(h)
+	}
 	for _, c := range o.Success {
 		if c < 100 || c > 599 {
 			return nil, fmt.Errorf("webhook: success status %d is not an HTTP status", c)
@@ -328,14 +348,21 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	if body != nil {
 		req.Header.Set("Content-Type", s.contentType)
 	}
-	resp, err := s.client.Do(req)
+	if s.idemHeader != "" {
+		key := m.IdempotencyKey
+		if key == "" {
+			key = channels.IdempotencyKey(m.Campaign, m.Recipient)
+		}
+		req.Header.Set(s.idemHeader, key)
+	}
+	resp, err := channels.Do(s.client, req, "webhook", s.method+" "+s.shownURL, s.secrets...)
 	if err != nil {
-		return channels.Receipt{}, s.transportError(ctx, err)
+		return channels.Receipt{}, err
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	// Drain what is left so the connection goes back to the pool.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	// A success status says the API took the message even if its body is
+	// lost on the way: the id is then missing, the message is not resent.
+	data, _ := channels.ReadBody(resp)
 
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	if len(s.success) > 0 {
@@ -387,9 +414,9 @@ func (s *Sender) providerID(data []byte) string {
 	return ""
 }
 
-func (s *Sender) transportError(ctx context.Context, err error) error {
-	return channels.TransportError(ctx, "webhook", s.method+" "+s.shownURL, err, false, s.secrets...)
-}
+// Idempotent reports whether requests carry an idempotency key
+// (idempotency_header), which the API is trusted to de-duplicate on.
+func (s *Sender) Idempotent() bool { return s.idemHeader != "" }
 
 // scrub replaces header values and URL credentials in text with "***".
 func (s *Sender) scrub(text string) string { return channels.Scrub(text, s.secrets...) }

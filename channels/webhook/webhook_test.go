@@ -57,6 +57,76 @@ func recorder(got *[]request, status int, answer string) http.HandlerFunc {
 	}
 }
 
+// fakeOptions point the backend at the generic webhook fake.
+const fakeOptions = `url = "https://api.example.com` + channeltest.WebhookPath + `"
+headers = { Authorization = "Bearer ` + channeltest.WebhookToken + `" }
+body = '{"to": {{json .address}}, "text": {{json .text}}}'
+id_field = "data.id"
+`
+
+func TestConformance(t *testing.T) {
+	for _, c := range []struct{ name, extra string }{
+		{"plain", ""},
+		// The API de-duplicates on the key: a lost answer is retried.
+		{"idempotency key", "idempotency_header = \"Idempotency-Key\"\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			opts := fakeOptions + c.extra
+			channeltest.Run(t, channeltest.Subject{
+				Backend: Backend, Options: opts, WrongCredentials: strings.Replace(opts, channeltest.WebhookToken, "revoked-token-1234", 1),
+				Message: channels.Message{Campaign: "delay", Recipient: "r42", To: "device-7", Text: "Pedido <A-17> & cia",
+					IdempotencyKey: channels.IdempotencyKey("delay", "r42")},
+				Secrets: []string{channeltest.WebhookToken}, RetryAfter: true,
+				CheckRequest: func(t *testing.T, r channeltest.Request) {
+					if want := `{"to": "device-7", "text": "Pedido <A-17> & cia"}`; string(r.Body) != want {
+						t.Errorf("body %s, want %s", r.Body, want)
+					}
+					key := r.Header.Get("Idempotency-Key")
+					if (c.extra != "") != (key == channels.IdempotencyKey("delay", "r42")) || (c.extra == "" && key != "") {
+						t.Errorf("Idempotency-Key %q with options %q", key, c.extra)
+					}
+				},
+			}, func(t testing.TB) channeltest.Fake { return channeltest.NewWebhook(t) })
+		})
+	}
+}
+
+// idempotency_header makes the channel idempotent, so the registry retries
+// its Unknown outcomes; without it on_unknown decides.
+func TestIdempotencyHeader(t *testing.T) {
+	plain := newSender(t, fakeOptions, "")
+	keyed := newSender(t, fakeOptions+`idempotency_header = "X-Request-Key"`, "")
+	if plain.Idempotent() || !keyed.Idempotent() {
+		t.Fatalf("Idempotent: plain %v, keyed %v", plain.Idempotent(), keyed.Idempotent())
+	}
+	for _, c := range []struct {
+		s         channels.Sender
+		onUnknown string
+		want      bool
+	}{{plain, "", false}, {plain, "in-doubt", false}, {plain, "retry", true}, {keyed, "", true}, {keyed, "in-doubt", true}} {
+		if got, err := channels.RetryUnknown(c.s, c.onUnknown); err != nil || got != c.want {
+			t.Errorf("RetryUnknown(%v, %q) = %v, %v; want %v", c.s, c.onUnknown, got, err, c.want)
+		}
+	}
+	f := channeltest.NewWebhook(t)
+	s := newSender(t, fakeOptions+`idempotency_header = "X-Request-Key"`, f.URL())
+	m := channels.Message{Campaign: "delay", Recipient: "r42", To: "device-7", Text: "hi"}
+	if _, err := s.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Requests()[0].Header.Get("X-Request-Key"); got != channels.IdempotencyKey("delay", "r42") {
+		t.Errorf("X-Request-Key %q, want the key derived from campaign and recipient", got)
+	}
+	for src, want := range map[string]string{
+		fakeOptions + `idempotency_header = "Bad Name"`:      `idempotency_header "Bad Name" is not a valid HTTP header name`,
+		fakeOptions + `idempotency_header = "Authorization"`: `idempotency_header "Authorization" is also set in headers`,
+	} {
+		if _, err := New(settings(src, "")); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New: %v, want %q", err, want)
+		}
+	}
+}
+
 var msg = channels.Message{Campaign: "delay", Recipient: "r42", Channel: "push", Locale: "pt-BR",
 	To: "device-7", Subject: "Atraso", Text: "Olá \"Ana\"\nPedido <A-17> & cia", HTML: "<p>Olá</p>",
 	IdempotencyKey: "0f8fad5b-d9cb-469f-a165-70867728950e"}
@@ -140,15 +210,18 @@ func TestClassification(t *testing.T) {
 		answer     string
 		retryAfter string
 		success    string
-		permanent  bool
+		class      channels.Class
 		wait       time.Duration
 		want       string
 	}{
-		{500, `{"error":"db down"}`, "", "", false, 0, `webhook: HTTP 500: {"error":"db down"}`},
-		{429, `slow down`, "30", "", false, 30 * time.Second, "webhook: HTTP 429: slow down"},
-		{400, `{"error":"invalid token Bearer ` + pushToken + `"}`, "", "", true, 0, `webhook: HTTP 400: {"error":"invalid token ***"}`},
-		{401, `{"error":"bad key ` + pushToken + `"}`, "", "", true, 0, `webhook: HTTP 401: {"error":"bad key ***"}`},
-		{202, `{}`, "", "success = [200]", true, 0, "webhook: POST http://127.0.0.1:PORT/notify answered HTTP 202, which is not one of the success statuses [200]"},
+		{500, `{"error":"db down"}`, "", "", channels.Unknown, 0, `webhook: HTTP 500: {"error":"db down"}`},
+		{504, `gateway timeout`, "", "", channels.Unknown, 0, `webhook: HTTP 504: gateway timeout`},
+		{503, `maintenance`, "", "", channels.Temporary, 0, `webhook: HTTP 503: maintenance`},
+		{429, `slow down`, "30", "", channels.Temporary, 30 * time.Second, "webhook: HTTP 429: slow down"},
+		{400, `{"error":"invalid token Bearer ` + pushToken + `"}`, "", "", channels.Permanent, 0, `webhook: HTTP 400: {"error":"invalid token ***"}`},
+		{401, `{"error":"bad key ` + pushToken + `"}`, "", "", channels.Channel, 0, `webhook: HTTP 401: {"error":"bad key ***"}`},
+		{403, `{"error":"suspended"}`, "", "", channels.Channel, 0, `webhook: HTTP 403: {"error":"suspended"}`},
+		{202, `{}`, "", "success = [200]", channels.Permanent, 0, "webhook: POST http://127.0.0.1:PORT/notify answered HTTP 202, which is not one of the success statuses [200]"},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if c.retryAfter != "" {
@@ -164,8 +237,8 @@ body = '{"to": {{json .address}}}'
 		_, err := s.Send(context.Background(), msg)
 		srv.Close()
 		c.want = strings.ReplaceAll(c.want, "http://127.0.0.1:PORT", srv.URL)
-		if err == nil || err.Error() != c.want || channels.IsPermanent(err) != c.permanent || channels.RetryAfter(err) != c.wait {
-			t.Errorf("%d: err = %v (permanent %v, wait %v)", c.status, err, channels.IsPermanent(err), channels.RetryAfter(err))
+		if err == nil || err.Error() != c.want || channels.ClassOf(err) != c.class || channels.RetryAfter(err) != c.wait {
+			t.Errorf("%d: err = %v (class %s, wait %v)", c.status, err, channels.ClassOf(err), channels.RetryAfter(err))
 		}
 		if err != nil {
 			noSecret(t, err.Error())

@@ -29,7 +29,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -42,7 +41,8 @@ import (
 )
 
 // Backend registers the whatsapp backend.
-var Backend = channels.Backend{Name: "whatsapp", Kind: channels.KindWhatsApp, New: New}
+var Backend = channels.Backend{Name: "whatsapp", Kind: channels.KindWhatsApp, New: New,
+	Webhook: &channels.Webhook{Route: "whatsapp", SecretOption: "app_secret"}}
 
 // DefaultAPIVersion is the Graph API version used when api_version is unset.
 const DefaultAPIVersion = "v21.0"
@@ -142,15 +142,12 @@ func (s *Sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	req.Header.Set("Authorization", "Bearer "+s.token.Reveal())
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	resp, err := s.client.Do(req)
+	resp, err := channels.Do(s.client, req, "whatsapp", "sending", s.token.Reveal(), s.appSecret.Reveal(), s.verifyToken.Reveal())
 	if err != nil {
-		return channels.Receipt{}, s.transportError(ctx, err)
+		return channels.Receipt{}, err
 	}
 	defer resp.Body.Close()
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	// Drain what is left so the connection goes back to the pool.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-
+	data, readErr := channels.ReadBody(resp)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		// A 2xx means Meta accepted the message: even if the body is
 		// unreadable, retrying would send it twice.
@@ -180,27 +177,33 @@ type graphError struct {
 	} `json:"error"`
 }
 
-// temporaryCodes are Meta's error codes that mean "try again later":
-// throttling (4 app rate limit, 80007 WABA rate limit, 130429 throughput,
-// 131048 spam rate limit, 131056 pair rate limit) and Meta-side trouble
-// (1 unknown, 2 service unavailable, 131000 something went wrong, 131016
-// service unavailable). Meta says to branch on the code, not on the HTTP
-// status, which its tables give inconsistently for these.
-var temporaryCodes = map[int]bool{
-	1: true, 2: true, 4: true, 80007: true, 130429: true,
-	131000: true, 131016: true, 131048: true, 131056: true,
-}
-
-// permanentCodes will fail the same way on every retry: bad token (0, 190),
-// permissions (3, 10, 200-299), policy block (368), invalid parameters (100,
-// 131008, 131009), recipient not on WhatsApp (131026), window closed
-// (131047), ecosystem protection (131049), unsupported type (131051),
-// template problems (132xxx) and an unregistered sender (133010).
-var permanentCodes = map[int]bool{
-	0: true, 3: true, 10: true, 100: true, 190: true, 368: true,
-	131008: true, 131009: true, 131026: true, 131047: true, 131049: true, 131051: true,
-	132000: true, 132001: true, 132005: true, 132007: true, 132012: true, 132015: true, 132016: true,
-	133010: true,
+// codeClass is what Meta's error codes mean for the message; Meta says to
+// branch on the code, not on the HTTP status, which its tables give
+// inconsistently for the throttling codes.
+//
+//   - Channel: the token is expired or invalid (0, 190), the app lacks a
+//     permission (3, 10, and 200-299, see classify), the account is blocked
+//     for policy (368), or the sending number is not registered (133010):
+//     nothing will go out until a person fixes it.
+//   - Temporary: throttling (4 app rate limit, 80007 WABA rate limit,
+//     130429 throughput, 131048 spam rate limit, 131056 pair rate limit)
+//     and "service unavailable" (2, 131016): the message was not taken.
+//   - Unknown: "unknown error" (1) and "something went wrong" (131000):
+//     Meta may have taken the message before failing.
+//   - Permanent: everything about this message or recipient: invalid
+//     parameters (100, 131008, 131009), not on WhatsApp (131026), window
+//     closed (131047), ecosystem protection (131049), unsupported type
+//     (131051), template problems (132xxx).
+var codeClass = map[int]channels.Class{
+	0: channels.Channel, 3: channels.Channel, 10: channels.Channel, 190: channels.Channel,
+	368: channels.Channel, 133010: channels.Channel,
+	2: channels.Temporary, 4: channels.Temporary, 80007: channels.Temporary, 130429: channels.Temporary,
+	131016: channels.Temporary, 131048: channels.Temporary, 131056: channels.Temporary,
+	1: channels.Unknown, 131000: channels.Unknown,
+	100: channels.Permanent, 131008: channels.Permanent, 131009: channels.Permanent,
+	131026: channels.Permanent, 131047: channels.Permanent, 131049: channels.Permanent, 131051: channels.Permanent,
+	132000: channels.Permanent, 132001: channels.Permanent, 132005: channels.Permanent, 132007: channels.Permanent,
+	132012: channels.Permanent, 132015: channels.Permanent, 132016: channels.Permanent,
 }
 
 var codePrefix = regexp.MustCompile(`^\(#[0-9]+\)\s*`)
@@ -221,21 +224,22 @@ func (s *Sender) classify(resp *http.Response, data []byte) error {
 		msg += " (fbtrace_id " + e.FBTraceID + ")"
 	}
 	err := errors.New(s.scrub(msg))
-	retryAfter := channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	switch {
-	case temporaryCodes[e.Code] || (e.Code >= 131000 && e.Code <= 131002):
-		return channels.TemporaryError(err, retryAfter)
-	case permanentCodes[e.Code] || (e.Code >= 200 && e.Code <= 299):
-		return channels.PermanentError(err)
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return channels.TemporaryError(err, retryAfter)
-	default:
-		return channels.PermanentError(err)
+	class, known := codeClass[e.Code]
+	if e.Code >= 200 && e.Code <= 299 {
+		class, known = channels.Channel, true // a permission the token lacks
 	}
-}
-
-func (s *Sender) transportError(ctx context.Context, err error) error {
-	return channels.TransportError(ctx, "whatsapp", "request", err, false, s.token.Reveal(), s.appSecret.Reveal(), s.verifyToken.Reveal())
+	if !known {
+		return channels.ClassifyStatus(resp, err)
+	}
+	switch class {
+	case channels.Channel:
+		return channels.ChannelError(err, "check token (a system-user access token with whatsapp_business_messaging) and phone_number_id")
+	case channels.Temporary:
+		return channels.TemporaryError(err, channels.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+	case channels.Unknown:
+		return channels.UnknownError(err)
+	}
+	return channels.PermanentError(err)
 }
 
 // scrub removes the secrets from text that may be shown to the user.
@@ -383,7 +387,7 @@ func Signature(appSecret string, body []byte) string {
 // verify checks X-Hub-Signature-256 over the raw body, in constant time.
 func (s *Sender) verify(r channels.InboundRequest) error {
 	if s.appSecret == "" {
-		return fmt.Errorf("whatsapp: app_secret is not configured, so webhooks cannot be verified: %w", channels.ErrBadSignature)
+		return fmt.Errorf("whatsapp: app_secret is not configured, so webhooks cannot be verified: %w: %w", channels.ErrNoSecret, channels.ErrBadSignature)
 	}
 	got := r.Header.Get("X-Hub-Signature-256")
 	if got == "" {

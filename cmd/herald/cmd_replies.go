@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"herald/channels/builtin"
 	"herald/replies"
 )
 
@@ -49,7 +50,7 @@ func runRepliesServe(c *cli.Context, io stdio) error {
 		return &hinted{err: usagef("cannot listen on %s: %v", c.String("listen"), err), hint: "pick a free address with --listen host:port"}
 	}
 	defer ln.Close()
-	opts := replies.ServerOptions{Config: cfg, Insecure: c.Bool("insecure"), Logger: log}
+	opts := replies.ServerOptions{Config: cfg, Registry: builtin.Registry(), Insecure: c.Bool("insecure"), Logger: log}
 	if opts.Insecure && cfg.PublicURL == "" {
 		// Local testing: requests are signed for the address we listen on.
 		opts.BaseURL = "http://" + ln.Addr().String()
