@@ -68,12 +68,12 @@ func (s *Set) Problems(defaultLocale string) []Problem {
 		out = append(out, Problem{File: path, Line: line, Severity: sev, Message: fmt.Sprintf(format, args...)})
 	}
 	def := s.findLocale(defaultLocale)
-	if def == nil {
+	if def == nil && !s.isBroken(defaultLocale) {
 		add(s.dir, 0, "error", "no template file for default_locale %q; add %s.toml or change default_locale to one of %s",
 			defaultLocale, defaultLocale, strings.Join(s.locales, ", "))
 	}
 
-	for _, loc := range s.locales {
+	for _, loc := range s.loaded() {
 		f := s.files[loc]
 		if def != nil && f != def {
 			defName := filepath.Base(def.path)
@@ -138,7 +138,7 @@ func (s *Set) paramCountProblems(def *file) []Problem {
 		ref := def
 		if ref == nil || ref.sections[name] == nil || ref.sections[name].template == "" {
 			ref = nil
-			for _, loc := range s.locales {
+			for _, loc := range s.loaded() {
 				if sec := s.files[loc].sections[name]; sec != nil && sec.template != "" {
 					ref = s.files[loc]
 					break
@@ -146,7 +146,7 @@ func (s *Set) paramCountProblems(def *file) []Problem {
 			}
 		}
 		want := len(ref.sections[name].params)
-		for _, loc := range s.locales {
+		for _, loc := range s.loaded() {
 			f := s.files[loc]
 			sec := f.sections[name]
 			if f == ref || sec == nil || sec.template == "" || len(sec.params) == want {
@@ -174,7 +174,7 @@ func (s *Set) findLocale(locale string) *file {
 	if err != nil {
 		return nil
 	}
-	for _, loc := range s.locales {
+	for _, loc := range s.loaded() {
 		if s.files[loc].tag == tag {
 			return s.files[loc]
 		}
@@ -193,4 +193,32 @@ func suggestTemplateName(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// isBroken reports whether the locale's file is there but did not load.
+func (s *Set) isBroken(locale string) bool {
+	if _, ok := s.broken[locale]; ok {
+		return true
+	}
+	tag, err := language.Parse(locale)
+	if err != nil {
+		return false
+	}
+	for loc := range s.broken {
+		if t, err := language.Parse(loc); err == nil && t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// loaded lists the locales whose files loaded, sorted.
+func (s *Set) loaded() []string {
+	out := make([]string, 0, len(s.files))
+	for _, loc := range s.locales {
+		if s.files[loc] != nil {
+			out = append(out, loc)
+		}
+	}
+	return out
 }

@@ -88,7 +88,8 @@ func (s *Set) Pick(locale string, sections []string) (string, bool) {
 // boundFile holds a file's templates with the functions of one (locale,
 // zone) bound. Executing a template is safe for concurrent use.
 type boundFile struct {
-	sections map[string]*boundSection
+	sections               map[string]*boundSection
+	layoutHTML, layoutText exec
 }
 
 type boundSection struct {
@@ -100,21 +101,61 @@ type exec interface {
 	Execute(w io.Writer, data any) error
 }
 
+// Request is one message to render.
+type Request struct {
+	Locale   string         // the template locale: a file's base name
+	Sections []string       // the channel's sections in order of preference, e.g. ["vsms", "sms", "default"]
+	Data     map[string]any // audience columns and the message's fields (.locale, .unsubscribe_url, ...)
+	Zone     *time.Location // dates are shown in it; nil means UTC
+
+	// Email wraps the text and HTML bodies in the directory's layouts.
+	Email bool
+	// CustomerLocale is the recipient's own locale (BCP 47). When it or
+	// the template locale is right-to-left, the HTML is marked with the
+	// template's direction and language (see Render).
+	CustomerLocale string
+}
+
 // Render renders the first section of sections (the channel's preference
 // order, e.g. ["vsms", "sms", "default"]) present in the locale's file, with
-// dates shown in zone (nil means UTC).
+// dates shown in zone (nil means UTC). It is RenderMessage without layouts.
+func (s *Set) Render(locale string, sections []string, data map[string]any, zone *time.Location) (Content, error) {
+	return s.RenderMessage(Request{Locale: locale, Sections: sections, Data: data, Zone: zone})
+}
+
+// RenderMessage renders a message.
+//
+// Values of the direction opposite to the template's are isolated: FSI ...
+// PDI in the subject and text, <bdi> in the HTML. The HTML of a right-to-left
+// template, or of any template read by a right-to-left customer, gets dir
+// and lang on its root element (<html>, else <body>, else a wrapping
+// <div>): dir is the template's own direction, because that is the
+// direction of the words in it. An English file read by a Hebrew customer
+// is marked dir="ltr" lang="en" so that a right-to-left mail client does not
+// turn it around, and the customer's Hebrew name in it is isolated.
 //
 // Errors name the file, the line of the failing template line and the
 // failing action; errors from the Formatter are wrapped, so errors.Is and
 // errors.As reach them.
-func (s *Set) Render(locale string, sections []string, data map[string]any, zone *time.Location) (Content, error) {
+func (s *Set) RenderMessage(r Request) (Content, error) {
+	locale, sections, data, zone := r.Locale, r.Sections, r.Data, r.Zone
 	f := s.files[locale]
 	if f == nil {
+		if path, ok := s.broken[locale]; ok {
+			return Content{}, &Error{File: path, Msg: "did not load (its problems are reported on their own)", Err: ErrBroken}
+		}
 		return Content{}, fmt.Errorf("no template file for locale %q in %s (have %s)", locale, s.dir, strings.Join(s.locales, ", "))
 	}
 	name, ok := s.Pick(locale, sections)
 	if !ok {
 		return Content{}, &Error{File: f.path, Msg: fmt.Sprintf("none of the sections %s is present; add one of them", bracketed(sections))}
+	}
+	if r.Email {
+		for _, l := range []*layout{f.layoutHTML, f.layoutText} {
+			if l != nil && l.broken {
+				return Content{}, &Error{File: l.path, Msg: "did not load (its problems are reported on their own)", Err: ErrBroken}
+			}
+		}
 	}
 	if zone == nil {
 		zone = time.UTC
@@ -135,7 +176,7 @@ func (s *Set) Render(locale string, sections []string, data map[string]any, zone
 		// allocation instead of a doubling series.
 		buf.Grow(fd.size + fd.size/2)
 		if err := t.Execute(&buf, data); err != nil {
-			return f.fieldErr(name, fd, err)
+			return s.fieldErr(f, name, fd, err)
 		}
 		*dst = buf.String()
 		return nil
@@ -148,6 +189,17 @@ func (s *Set) Render(locale string, sections []string, data map[string]any, zone
 	}
 	if err := run(sec.html, bs.html, &c.HTML); err != nil {
 		return Content{}, err
+	}
+	if r.Email {
+		if err := s.applyLayouts(f, b, &c, data); err != nil {
+			return Content{}, err
+		}
+	}
+	if c.HTML != "" {
+		c.HTML = isolatesToBDI(c.HTML)
+		if f.dir == RTL || LocaleDirection(r.CustomerLocale) == RTL {
+			c.HTML = markDirection(c.HTML, f.dir, f.tag.String())
+		}
 	}
 	if sec.template != "" {
 		pt := &channels.ProviderTemplate{Name: sec.template, Language: sec.language}
@@ -209,6 +261,17 @@ func (s *Set) bound(f *file, zone *time.Location) (*boundFile, error) {
 		}
 		b.sections[name] = bs
 	}
+	for _, l := range []struct {
+		layout *layout
+		dst    *exec
+	}{{f.layoutHTML, &b.layoutHTML}, {f.layoutText, &b.layoutText}} {
+		if l.layout == nil || l.layout.fd == nil {
+			continue
+		}
+		if *l.dst, err = bindField(l.layout.fd, funcs); err != nil {
+			return nil, err
+		}
+	}
 	// Two goroutines may build the same binding at once; keep the first.
 	got, _ := f.bound.LoadOrStore(key, b)
 	return got.(*boundFile), nil
@@ -240,6 +303,7 @@ func bindField(fd *field, funcs template.FuncMap) (exec, error) {
 // funcsFor builds the function map for a file's locale in a zone.
 func (s *Set) funcsFor(f *file, zone *time.Location) (template.FuncMap, error) {
 	m := localeFuncs(f.tag)
+	m[isolateName] = isolateFunc(f.dir)
 	if s.formatters == nil {
 		return m, nil
 	}
@@ -265,3 +329,40 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 }
 
 var errNoFormatter = errors.New("no locale formatter configured (pass a FormatterFunc to templates.Load)")
+
+// applyLayouts wraps the rendered bodies in the file's layouts. The layout
+// sees the message's data with the body at .body: as HTML for the html
+// layout (it is html/template's output already), as text for the text one.
+// A body the section does not have gets no layout: the html layout does
+// not invent an HTML part for a text-only e-mail.
+func (s *Set) applyLayouts(f *file, b *boundFile, c *Content, data map[string]any) error {
+	if (b.layoutHTML == nil || c.HTML == "") && (b.layoutText == nil || c.Text == "") {
+		return nil
+	}
+	ld := make(map[string]any, len(data)+1)
+	for k, v := range data {
+		ld[k] = v
+	}
+	var buf strings.Builder
+	run := func(l *layout, t exec, body any, dst *string) error {
+		ld["body"] = body
+		buf.Reset()
+		buf.Grow(len(*dst) + l.fd.size)
+		if err := t.Execute(&buf, ld); err != nil {
+			return s.layoutErr(l, err)
+		}
+		*dst = buf.String()
+		return nil
+	}
+	if b.layoutHTML != nil && c.HTML != "" {
+		if err := run(f.layoutHTML, b.layoutHTML, htmltemplate.HTML(c.HTML), &c.HTML); err != nil {
+			return err
+		}
+	}
+	if b.layoutText != nil && c.Text != "" {
+		if err := run(f.layoutText, b.layoutText, bodyText(c.Text), &c.Text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
