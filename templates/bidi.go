@@ -163,9 +163,10 @@ func addIsolation(trees []*parse.Tree) {
 
 // isolatesToBDI turns the FSI ... PDI a rendered HTML body got from
 // herald_isolate into <bdi> elements where they are text, and drops them
-// where they cannot be markup: percent-encoded inside URLs (a link must
-// still work) and inside <script> and <style>. In other attribute values
-// and in <title> they stay as the isolates they are.
+// where they cannot be markup: inside tags (an attribute is a URL, a lang,
+// a class far more often than text; a link must still work, percent-encoded
+// isolates included) and inside <script> and <style>. In <title> they stay
+// as the isolates they are.
 func isolatesToBDI(s string) string {
 	if !strings.Contains(s, fsi) && !strings.Contains(s, pdi) && !strings.Contains(strings.ToLower(s), "%e2%81%a") {
 		return s
@@ -197,12 +198,12 @@ func isolatesToBDI(s string) string {
 			case "script", "style", "title", "textarea":
 				raw = n
 			}
-			out.WriteString(stripEncodedIsolates(string(b)))
+			out.WriteString(stripIsolates(stripEncodedIsolates(string(b))))
 		case html.EndTagToken:
 			raw = ""
 			out.Write(b)
 		default:
-			out.WriteString(stripEncodedIsolates(string(b)))
+			out.WriteString(stripIsolates(stripEncodedIsolates(string(b))))
 		}
 	}
 	return out.String()
