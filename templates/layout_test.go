@@ -335,3 +335,19 @@ func TestUnderscoreFilesAreNotLocales(t *testing.T) {
 		t.Errorf("locales %s, want en", got)
 	}
 }
+
+func TestUnusedLocaleLayoutWarns(t *testing.T) {
+	s, dir := mustLoad(t, map[string]string{
+		"_layout.de.html": "{{.body}}",
+		"_layout.pt.html": "{{.body}}",
+		"pt-BR.toml":      "[email]\nhtml = \"x\"\n",
+	})
+	var got []string
+	for _, p := range s.Problems("pt-BR") {
+		got = append(got, p.Severity+" "+rel(dir, p.String()))
+	}
+	want := "warning _layout.de.html: no template file takes this layout: there is no de.toml, nor a locale under it (have pt-BR)"
+	if strings.Join(got, "\n") != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}

@@ -112,6 +112,7 @@ func (s *Set) Problems(defaultLocale string) []Problem {
 		}
 	}
 	out = append(out, s.paramCountProblems(def)...)
+	out = append(out, s.unusedLayouts()...)
 	slices.SortStableFunc(out, func(a, b Problem) int {
 		if c := strings.Compare(a.File, b.File); c != 0 {
 			return c
@@ -218,6 +219,33 @@ func (s *Set) loaded() []string {
 	for _, loc := range s.locales {
 		if s.files[loc] != nil {
 			out = append(out, loc)
+		}
+	}
+	return out
+}
+
+// unusedLayouts warns about a per-locale layout no template file takes
+// (_layout.de.html with no de*.toml): a typo in its name would otherwise
+// leave the generic layout in use without a word.
+func (s *Set) unusedLayouts() []Problem {
+	served := map[string]bool{}
+	for _, loc := range s.locales {
+		tag, err := language.Parse(loc)
+		if err != nil {
+			continue
+		}
+		for t, i := tag, 0; t != language.Und && i < 8; t, i = t.Parent(), i+1 {
+			served[t.String()] = true
+		}
+	}
+	var out []Problem
+	for _, kind := range sortedKeys(s.layouts) {
+		for _, key := range sortedKeys(s.layouts[kind]) {
+			if key == "" || served[key] {
+				continue
+			}
+			out = append(out, Problem{File: s.layouts[kind][key].path, Severity: "warning", Message: fmt.Sprintf(
+				"no template file takes this layout: there is no %s.toml, nor a locale under it (have %s)", key, strings.Join(s.locales, ", "))})
 		}
 	}
 	return out
