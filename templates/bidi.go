@@ -178,6 +178,8 @@ func isolatesToBDI(s string) string {
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
+			// At the end, Raw holds what no token took (a tag cut short).
+			out.WriteString(stripIsolates(string(z.Raw())))
 			break
 		}
 		b := z.Raw()

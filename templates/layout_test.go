@@ -351,3 +351,19 @@ func TestUnusedLocaleLayoutWarns(t *testing.T) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
+
+// isolatesToBDI re-writes HTML token by token: everything but the isolates
+// must come out byte for byte, whatever the markup around them.
+func TestIsolatesToBDIKeepsMarkup(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"<p>a \u2068B\u2069 c</p>", "<p>a <bdi>B</bdi> c</p>"},
+		{"<!DOCTYPE html><!-- x \u2068 --><p title=\"\u2068B\u2069\">1 &lt; 2 \u2068B\u2069</p>", "<!DOCTYPE html><!-- x  --><p title=\"B\">1 &lt; 2 <bdi>B</bdi></p>"},
+		{"<a href=\"https://x.example/?id=%e2%81%a8B%E2%81%A9\">\u2068B\u2069</a>", "<a href=\"https://x.example/?id=B\"><bdi>B</bdi></a>"},
+		{"<title>\u2068B\u2069</title><style>p{}\u2068</style><script>var a=\"\u2068b\u2069\"</script>", "<title>\u2068B\u2069</title><style>p{}</style><script>var a=\"b\"</script>"},
+		{"<img alt=\"\u2068B\u2069\"/><br>text \u2068B\u2069 <unclosed", "<img alt=\"B\"/><br>text <bdi>B</bdi> <unclosed"},
+	} {
+		if got := isolatesToBDI(tt.in); got != tt.want {
+			t.Errorf("isolatesToBDI(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+	}
+}
