@@ -83,8 +83,15 @@ func tagDirection(tag language.Tag) Direction {
 // strongDirections reports whether s holds left-to-right and
 // right-to-left letters.
 func strongDirections(s string) (ltr, rtl bool) {
-	for len(s) > 0 {
-		p, size := bidi.LookupString(s)
+	for i := 0; i < len(s); {
+		if c := s[i]; c < 0x80 { // ASCII: only letters are strong, and left-to-right
+			if c|0x20 >= 'a' && c|0x20 <= 'z' {
+				ltr = true
+			}
+			i++
+			continue
+		}
+		p, size := bidi.LookupString(s[i:])
 		if size == 0 {
 			size = 1
 		}
@@ -97,7 +104,7 @@ func strongDirections(s string) (ltr, rtl bool) {
 		if ltr && rtl {
 			return
 		}
-		s = s[size:]
+		i += size
 	}
 	return
 }
@@ -118,20 +125,25 @@ type bodyText string
 // are markup the author vouched for and pass through untouched.
 func isolateFunc(base Direction) func(any) any {
 	return func(v any) any {
-		switch v.(type) {
-		case bodyText, htmltemplate.HTML, htmltemplate.HTMLAttr, htmltemplate.URL,
+		var s string
+		switch x := v.(type) {
+		case string:
+			s = x
+		case nil, bool, int, int64, float64, bodyText, htmltemplate.HTML, htmltemplate.HTMLAttr, htmltemplate.URL,
 			htmltemplate.JS, htmltemplate.JSStr, htmltemplate.CSS, htmltemplate.Srcset:
 			return v
+		default:
+			s = toString(v)
 		}
-		s := toString(v)
 		if base == Neutral || isLink(s) {
-			return s
+			return v
 		}
 		ltr, rtl := strongDirections(s)
 		if base == RTL && ltr || base == LTR && rtl {
 			return fsi + s + pdi
 		}
-		return s
+		// Unchanged, so it prints exactly as it would without isolation.
+		return v
 	}
 }
 

@@ -110,7 +110,7 @@ func (s *Set) loadShared(names []string) []error {
 		}
 		l := &layout{path: path}
 		fd := &field{label: "layout", pos: valuePos{line: 1}, lines: identityLines(string(src))}
-		if err := fd.parse(string(src), parseOpts{html: kind == ".html", isolate: true, partials: s.partials}); err != nil {
+		if err := fd.parse(string(src), parseOpts{html: kind == ".html", isolate: true, keepPlain: true, partials: s.partials}); err != nil {
 			l.broken = true
 			errs = append(errs, s.layoutErr(l, err))
 		} else {

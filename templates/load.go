@@ -82,6 +82,10 @@ type field struct {
 	lines []int    // file line of each template line
 	text  *template.Template
 	html  *htmltemplate.Template
+
+	// The same without isolation, when parsed with keepPlain.
+	textPlain *template.Template
+	htmlPlain *htmltemplate.Template
 }
 
 // Error is a problem in a template file, or in rendering one. Load returns
@@ -322,7 +326,7 @@ func (s *Set) parseFile(path, locale string, tag language.Tag, src string) (*fil
 			if fd == sec.text {
 				escaper = escaperFor(sec.parseMode)
 			}
-			opts := parseOpts{html: fd == sec.html, escaper: escaper, isolate: true, partials: s.partials}
+			opts := parseOpts{html: fd == sec.html, escaper: escaper, isolate: true, keepPlain: f.dir != RTL, partials: s.partials}
 			if err := fd.parse(tbl[fd.label].(string), opts); err != nil {
 				errs = append(errs, s.fieldErr(f, sec.name, fd, err))
 			}
@@ -370,16 +374,26 @@ func tomlType(v any) string {
 
 // parseOpts says how a template source is parsed.
 type parseOpts struct {
-	html     bool       // html/template, for an e-mail's html
-	escaper  string     // a Telegram escaper appended to every action
-	isolate  bool       // isolate values of the other direction (see bidi.go)
-	partials []*partial // made available to {{template "name" .}}
+	html      bool       // html/template, for an e-mail's html
+	escaper   string     // a Telegram escaper appended to every action
+	isolate   bool       // isolate values of the other direction (see bidi.go)
+	keepPlain bool       // with isolate: keep a variant without it too
+	partials  []*partial // made available to {{template "name" .}}
 }
 
 // parse parses src with the function names known, so that a misspelt
 // function is a load error; the real functions are bound per locale and
 // zone in bind.
 func (fd *field) parse(src string, o parseOpts) error {
+	if o.isolate && o.keepPlain {
+		var plain field
+		po := o
+		po.isolate, po.keepPlain = false, false
+		if err := plain.parse(src, po); err != nil {
+			return err
+		}
+		fd.textPlain, fd.htmlPlain = plain.text, plain.html
+	}
 	fd.size = len(src)
 	if o.html {
 		t, err := htmltemplate.New(fd.label).Option("missingkey=error").Funcs(htmltemplate.FuncMap(protoFuncs)).Parse(src)
