@@ -43,7 +43,9 @@ type Content struct {
 // Dir returns the directory the set was loaded from.
 func (s *Set) Dir() string { return s.dir }
 
-// Locales returns the locales (file base names) in sorted order.
+// Locales returns the locales (file base names) in sorted order, those
+// whose file did not load included: a customer is matched to the file
+// meant for them whether or not it is broken.
 func (s *Set) Locales() []string { return append([]string(nil), s.locales...) }
 
 // Sections returns the section names of a locale's file, sorted; nil when
