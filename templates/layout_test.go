@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"herald/channels/sms"
@@ -366,4 +367,33 @@ func TestIsolatesToBDIKeepsMarkup(t *testing.T) {
 			t.Errorf("isolatesToBDI(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// Layouts are bound per locale and zone on first use, like sections; many
+// senders render at once (go test -race).
+func TestLayoutsConcurrent(t *testing.T) {
+	s, _ := mustLoad(t, brandDir)
+	want := map[string]string{}
+	for _, loc := range []string{"en", "ar", "pt-BR"} {
+		want[loc] = renderEmail(t, s, loc, loc, "Ana").HTML
+	}
+	s, _ = mustLoad(t, brandDir) // fresh bindings, built by the goroutines
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 20 {
+				loc := []string{"en", "ar", "pt-BR"}[(i+j)%3]
+				data := brandData("Ana")
+				data["locale"] = loc
+				c, err := s.RenderMessage(Request{Locale: loc, Sections: []string{"email"}, Data: data, Email: true, CustomerLocale: loc})
+				if err != nil || c.HTML != want[loc] {
+					t.Errorf("%s: %v\n%s", loc, err, c.HTML)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
