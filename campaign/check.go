@@ -11,6 +11,7 @@ import (
 
 	"herald/audience"
 	"herald/channels"
+	"herald/templates"
 )
 
 // Finding is one problem `herald check` reports.
@@ -51,6 +52,8 @@ func findingsOf(err error, severity string) []Finding {
 	switch e := err.(type) {
 	case *FileError:
 		return []Finding{{File: e.File, Line: e.Line, Severity: severity, Message: e.Msg}}
+	case *templates.Error:
+		return []Finding{{File: e.File, Line: e.Line, Severity: severity, Message: e.Msg}}
 	case interface{ Unwrap() []error }:
 		var out []Finding
 		for _, inner := range e.Unwrap() {
@@ -77,17 +80,19 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		return findingsOf(err, "error"), stats
 	}
 	var findings []Finding
-	// A template set that does not load still leaves the audience to
-	// validate: report both, so one run lists every problem.
+	// A template file that does not load still leaves the others, and the
+	// audience, to check: report everything, so one run lists every
+	// problem. Load returns the files that did load alongside the errors.
 	var p *Planner
 	set, err := LoadTemplates(c.Templates)
 	if err != nil {
 		findings = append(findings, findingsOf(err, "error")...)
-	} else {
+	}
+	if set != nil {
 		for _, pr := range set.Problems(c.DefaultLocale) {
 			findings = append(findings, Finding{File: pr.File, Line: pr.Line, Severity: pr.Severity, Message: pr.Message})
 		}
-		if p, err = NewPlanner(context.TODO(), cfg, c, time.Now()); err != nil {
+		if p, err = newPlanner(context.TODO(), cfg, c, time.Now(), set); err != nil {
 			return append(findings, findingsOf(err, "error")...), stats
 		}
 	}
@@ -127,6 +132,9 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		for _, cand := range row.Candidates {
 			res.channels = append(res.channels, cand.Channel.Name)
 			msg, err := p.Message(row, cand)
+			if errors.Is(err, templates.ErrBroken) {
+				continue // its file's problems are reported already
+			}
 			if err != nil {
 				for _, f := range findingsOf(err, "error") {
 					f.Message = fmt.Sprintf("%s [for %s]", f.Message, where)

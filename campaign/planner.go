@@ -111,6 +111,12 @@ func NewPlanner(ctx context.Context, cfg *Config, c *Campaign, now time.Time) (*
 	if err != nil {
 		return nil, configErr(err) // broken templates are configuration: exit 2
 	}
+	return newPlanner(ctx, cfg, c, now, set)
+}
+
+// newPlanner prepares a planner around a loaded template set; check passes
+// one with broken files, to render everything the others can.
+func newPlanner(ctx context.Context, cfg *Config, c *Campaign, now time.Time, set *templates.Set) (*Planner, error) {
 	m, err := locales.NewMatcher(set.Locales(), c.DefaultLocale)
 	if err != nil {
 		return nil, configErr(&FileError{File: c.File, Msg: fmt.Sprintf("default_locale: %v", err)})
@@ -300,7 +306,10 @@ func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
 		unsub = p.unsub(cand.Channel.Name, cand.Address)
 	}
 	data["unsubscribe_url"] = unsub
-	content, err := p.Templates.Render(row.Locale, cand.Channel.Sections, data, row.Zone)
+	content, err := p.Templates.RenderMessage(templates.Request{
+		Locale: row.Locale, Sections: cand.Channel.Sections, Data: data, Zone: row.Zone,
+		Email: cand.Channel.Kind == channels.KindEmail, CustomerLocale: rec.Locale,
+	})
 	if err != nil {
 		return channels.Message{}, err
 	}

@@ -92,7 +92,7 @@ func BenchmarkTextTemplateBaseline(b *testing.B) {
 	t, err := bindField(f.sections["sms"].text, func() map[string]any {
 		m, _ := s.funcsFor(f, time.UTC)
 		return m
-	}())
+	}(), true)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -52,6 +52,7 @@ func localeFuncs(tag language.Tag) template.FuncMap {
 		"default":     defaultValue,
 		escHTML:       telegramHTML,
 		escMarkdownV2: telegramMarkdownV2,
+		isolateName:   isolateFunc(Neutral),
 	}
 }
 
@@ -141,39 +142,43 @@ func escaperFor(parseMode string) string {
 func addEscaper(t *template.Template, fn string) {
 	for _, tt := range t.Templates() {
 		if tt.Tree != nil {
-			escapeNode(tt.Tree, tt.Tree.Root, fn)
+			rewriteActions(tt.Tree, tt.Tree.Root, fn, func(last string) bool {
+				return last == escHTML || last == escMarkdownV2 // the author escaped it already
+			})
 		}
 	}
 }
 
-func escapeNode(tree *parse.Tree, n parse.Node, fn string) {
+// rewriteActions appends `| fn` to every action under n that prints,
+// except those whose last command is an identifier done says is enough.
+func rewriteActions(tree *parse.Tree, n parse.Node, fn string, done func(last string) bool) {
 	switch n := n.(type) {
 	case *parse.ListNode:
 		if n == nil {
 			return
 		}
 		for _, c := range n.Nodes {
-			escapeNode(tree, c, fn)
+			rewriteActions(tree, c, fn, done)
 		}
 	case *parse.ActionNode:
 		if n.Pipe == nil || len(n.Pipe.Decl) > 0 {
 			return // {{$x := ...}} prints nothing
 		}
 		if last := n.Pipe.Cmds[len(n.Pipe.Cmds)-1]; len(last.Args) == 1 {
-			if id, ok := last.Args[0].(*parse.IdentifierNode); ok && (id.Ident == escHTML || id.Ident == escMarkdownV2) {
-				return // the author escaped it already
+			if id, ok := last.Args[0].(*parse.IdentifierNode); ok && done(id.Ident) {
+				return
 			}
 		}
 		id := parse.NewIdentifier(fn).SetTree(tree).SetPos(n.Pos)
 		n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{id}})
 	case *parse.IfNode:
-		escapeNode(tree, n.List, fn)
-		escapeNode(tree, n.ElseList, fn)
+		rewriteActions(tree, n.List, fn, done)
+		rewriteActions(tree, n.ElseList, fn, done)
 	case *parse.RangeNode:
-		escapeNode(tree, n.List, fn)
-		escapeNode(tree, n.ElseList, fn)
+		rewriteActions(tree, n.List, fn, done)
+		rewriteActions(tree, n.ElseList, fn, done)
 	case *parse.WithNode:
-		escapeNode(tree, n.List, fn)
-		escapeNode(tree, n.ElseList, fn)
+		rewriteActions(tree, n.List, fn, done)
+		rewriteActions(tree, n.ElseList, fn, done)
 	}
 }

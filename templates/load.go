@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"text/template/parse"
 
 	"github.com/BurntSushi/toml"
 	"golang.org/x/text/language"
@@ -36,9 +37,14 @@ import (
 // Set is a loaded template directory. It is safe for concurrent use.
 type Set struct {
 	dir        string
-	files      map[string]*file // by locale (the file's base name)
-	locales    []string
+	files      map[string]*file  // by locale (the file's base name)
+	broken     map[string]string // locale -> path of a file that did not load
+	locales    []string          // every locale file, broken ones too
 	formatters FormatterFunc
+
+	partials     []*partial
+	partialPaths map[string]string             // partial name -> its file
+	layouts      map[string]map[string]*layout // ".html"/".txt" -> canonical tag ("" generic)
 }
 
 type file struct {
@@ -47,6 +53,9 @@ type file struct {
 	tag      language.Tag
 	sections map[string]*section
 	names    []string // section names, sorted
+	dir      Direction
+
+	layoutHTML, layoutText *layout // nil when the directory has none for this locale
 
 	bound sync.Map // zone name -> *boundFile
 }
@@ -73,6 +82,10 @@ type field struct {
 	lines []int    // file line of each template line
 	text  *template.Template
 	html  *htmltemplate.Template
+
+	// The same without isolation, when parsed with keepPlain.
+	textPlain *template.Template
+	htmlPlain *htmltemplate.Template
 }
 
 // Error is a problem in a template file, or in rendering one. Load returns
@@ -99,14 +112,18 @@ var allowedKeys = map[string]bool{
 	"language": true, "params": true, "parse_mode": true,
 }
 
-// Load reads every <locale>.toml file in dir and parses its templates.
+// Load reads every <locale>.toml file in dir and parses its templates, with
+// the shared _layout files and _<name>.tmpl partials.
 // formatters supplies date, number, money and plural for a locale and zone;
 // it is called once per (locale, zone) on first render and may be nil when
 // the templates do not use those functions.
 //
 // The error, when not nil, joins one *Error per problem, each naming the
 // file and the line: TOML syntax, unknown keys, wrong value types, template
-// syntax.
+// syntax, in the locale files, layouts and partials alike. A Set comes back
+// even then, holding the files that loaded, so that `check` can still
+// render them all; rendering a locale whose file did not load, or an
+// e-mail whose layout did not, fails with an error wrapping ErrBroken.
 func Load(dir string, formatters FormatterFunc) (*Set, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -115,12 +132,19 @@ func Load(dir string, formatters FormatterFunc) (*Set, error) {
 		}
 		return nil, fmt.Errorf("reading templates directory %s: %w", dir, err)
 	}
-	s := &Set{dir: dir, files: map[string]*file{}, formatters: formatters}
-	var errs []error
+	s := &Set{dir: dir, files: map[string]*file{}, broken: map[string]string{}, formatters: formatters,
+		partialPaths: map[string]string{}, layouts: map[string]map[string]*layout{}}
+	var shared []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasPrefix(e.Name(), "_") {
+			shared = append(shared, e.Name())
+		}
+	}
+	errs := s.loadShared(shared)
 	byTag := map[string]string{} // canonical tag -> first file name, to catch en.toml + EN.toml
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".toml") {
+		if e.IsDir() || !strings.HasSuffix(name, ".toml") || strings.HasPrefix(name, "_") {
 			continue
 		}
 		locale := strings.TrimSuffix(name, ".toml")
@@ -135,26 +159,30 @@ func Load(dir string, formatters FormatterFunc) (*Set, error) {
 			continue
 		}
 		byTag[tag.String()] = locale
+		s.locales = append(s.locales, locale)
 		src, err := os.ReadFile(path)
 		if err != nil {
 			errs = append(errs, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", err), Err: err})
+			s.broken[locale] = path
 			continue
 		}
-		f, ferrs := parseFile(path, locale, tag, string(src))
+		f, ferrs := s.parseFile(path, locale, tag, string(src))
 		errs = append(errs, ferrs...)
-		if f != nil {
-			s.files[locale] = f
-			s.locales = append(s.locales, locale)
+		if f == nil {
+			s.broken[locale] = path
+			continue
 		}
+		f.layoutHTML, f.layoutText = s.layoutFor(".html", tag), s.layoutFor(".txt", tag)
+		s.files[locale] = f
 	}
-	if len(s.files) == 0 && len(errs) == 0 {
+	if len(s.locales) == 0 && len(errs) == 0 {
 		return nil, fmt.Errorf("templates directory %s has no *.toml files; add one per locale (en.toml, pt-BR.toml)", dir)
 	}
+	sort.Strings(s.locales)
 	if len(errs) > 0 {
 		sortErrors(errs)
-		return nil, errors.Join(errs...)
+		return s, errors.Join(errs...)
 	}
-	sort.Strings(s.locales)
 	return s, nil
 }
 
@@ -173,7 +201,7 @@ func sortErrors(errs []error) {
 
 // parseFile decodes one locale file. It returns nil and the problems when
 // the file cannot be used.
-func parseFile(path, locale string, tag language.Tag, src string) (*file, []error) {
+func (s *Set) parseFile(path, locale string, tag language.Tag, src string) (*file, []error) {
 	var doc map[string]any
 	if _, err := toml.Decode(src, &doc); err != nil {
 		var pe toml.ParseError
@@ -188,7 +216,7 @@ func parseFile(path, locale string, tag language.Tag, src string) (*file, []erro
 		return nil, []error{&Error{File: path, Msg: "TOML: " + err.Error(), Err: err}}
 	}
 	pos := scanPositions(src)
-	f := &file{locale: locale, path: path, tag: tag, sections: map[string]*section{}}
+	f := &file{locale: locale, path: path, tag: tag, sections: map[string]*section{}, dir: tagDirection(tag)}
 	var errs []error
 	fail := func(line int, format string, args ...any) {
 		errs = append(errs, &Error{File: path, Line: line, Msg: fmt.Sprintf(format, args...)})
@@ -250,8 +278,10 @@ func parseFile(path, locale string, tag language.Tag, src string) (*file, []erro
 						lines = vp.elems[i]
 					}
 					fd := &field{label: fmt.Sprintf("params[%d]", i), pos: *vp, lines: lines}
-					if err := fd.parse(str, false, ""); err != nil {
-						errs = append(errs, f.fieldErr(sec.name, fd, err))
+					// A param is a value a provider puts into its own approved
+					// text: it goes as it is, never wrapped in isolates.
+					if err := fd.parse(str, parseOpts{partials: s.partials}); err != nil {
+						errs = append(errs, s.fieldErr(f, sec.name, fd, err))
 					}
 					sec.params = append(sec.params, fd)
 				}
@@ -296,8 +326,9 @@ func parseFile(path, locale string, tag language.Tag, src string) (*file, []erro
 			if fd == sec.text {
 				escaper = escaperFor(sec.parseMode)
 			}
-			if err := fd.parse(tbl[fd.label].(string), fd == sec.html, escaper); err != nil {
-				errs = append(errs, f.fieldErr(sec.name, fd, err))
+			opts := parseOpts{html: fd == sec.html, escaper: escaper, isolate: true, keepPlain: f.dir != RTL, partials: s.partials}
+			if err := fd.parse(tbl[fd.label].(string), opts); err != nil {
+				errs = append(errs, s.fieldErr(f, sec.name, fd, err))
 			}
 		}
 		if sec.text == nil && sec.html == nil && sec.template == "" && tbl["text"] == nil && tbl["html"] == nil {
@@ -341,15 +372,47 @@ func tomlType(v any) string {
 	return fmt.Sprintf("a %T", v)
 }
 
+// parseOpts says how a template source is parsed.
+type parseOpts struct {
+	html      bool       // html/template, for an e-mail's html
+	escaper   string     // a Telegram escaper appended to every action
+	isolate   bool       // isolate values of the other direction (see bidi.go)
+	keepPlain bool       // with isolate: keep a variant without it too
+	partials  []*partial // made available to {{template "name" .}}
+}
+
 // parse parses src with the function names known, so that a misspelt
 // function is a load error; the real functions are bound per locale and
 // zone in bind.
-func (fd *field) parse(src string, html bool, escaper string) error {
+func (fd *field) parse(src string, o parseOpts) error {
+	if o.isolate && o.keepPlain {
+		var plain field
+		po := o
+		po.isolate, po.keepPlain = false, false
+		if err := plain.parse(src, po); err != nil {
+			return err
+		}
+		fd.textPlain, fd.htmlPlain = plain.text, plain.html
+	}
 	fd.size = len(src)
-	if html {
+	if o.html {
 		t, err := htmltemplate.New(fd.label).Option("missingkey=error").Funcs(htmltemplate.FuncMap(protoFuncs)).Parse(src)
 		if err != nil {
 			return err
+		}
+		for _, p := range o.partials {
+			if _, err := t.New(p.name).Parse(partialSource(p)); err != nil {
+				return err
+			}
+		}
+		if o.isolate {
+			var trees []*parse.Tree
+			for _, x := range t.Templates() {
+				if x.Tree != nil {
+					trees = append(trees, x.Tree)
+				}
+			}
+			addIsolation(trees)
 		}
 		// html/template finds context errors (an action inside an unclosed
 		// attribute, say) only when it first executes; do that on a clone
@@ -369,11 +432,35 @@ func (fd *field) parse(src string, html bool, escaper string) error {
 	if err != nil {
 		return err
 	}
-	if escaper != "" {
-		addEscaper(t, escaper)
+	for _, p := range o.partials {
+		if _, err := t.New(p.name).Parse(partialSource(p)); err != nil {
+			return err
+		}
+	}
+	if o.isolate {
+		var trees []*parse.Tree
+		for _, x := range t.Templates() {
+			if x.Tree != nil {
+				trees = append(trees, x.Tree)
+			}
+		}
+		addIsolation(trees)
+	}
+	if o.escaper != "" {
+		addEscaper(t, o.escaper)
 	}
 	fd.text = t
 	return nil
+}
+
+// partialSource is what a template gets for a partial: its source, or, when
+// it does not parse (Load reported it), a body that prints nothing, so the
+// templates that call it are still checked.
+func partialSource(p *partial) string {
+	if p.broken {
+		return `{{""}}`
+	}
+	return p.src
 }
 
 // failWriter stops the load-time execution at the first output.
@@ -385,40 +472,68 @@ var errStop = errors.New("stop")
 
 var (
 	// "template: text:3: function "dat" not defined"
-	parseErrRE = regexp.MustCompile(`(?s)^template: [^:]*:(\d+): (.*)$`)
+	parseErrRE = regexp.MustCompile(`(?s)^template: ([^:]*):(\d+): (.*)$`)
 	// "template: text:1:12: executing "text" at <.order_id>: map has no entry ..."
-	execErrRE = regexp.MustCompile(`(?s)^template: [^:]*:(\d+):\d+: executing "[^"]*" at <(.*?)>: (.*)$`)
+	execErrRE = regexp.MustCompile(`(?s)^template: ([^:]*):(\d+):\d+: executing "[^"]*" at <(.*?)>: (.*)$`)
 	// "template: text: ..." without a position
 	bareErrRE = regexp.MustCompile(`(?s)^template: [^:]*: (.*)$`)
 )
 
-// fieldErr turns a text/template or html/template error into an *Error at
-// the line of the file where the failing template line is.
-func (f *file) fieldErr(sec string, fd *field, err error) *Error {
-	msg := err.Error()
-	tline := 0
+// locate finds where a text/template or html/template error is: in a
+// partial's file when the failing template is one (its lines are the
+// file's), else in home, whose template line n is file line homeLine(n)
+// (0 when the error has no line). msg is the error in the author's terms.
+func (s *Set) locate(err error, home string, homeLine func(int) int) (file string, line int, msg string) {
+	msg = err.Error()
+	name, tline := "", 0
 	var herr *htmltemplate.Error
 	switch {
 	case errors.As(err, &herr) && herr.ErrorCode == htmltemplate.ErrEndContext:
 		// The description dumps html/template's internal state; say it
 		// in the author's terms. It has no line: the key's line it is.
 		msg = "ends inside an unclosed tag, attribute value, comment or script; close it"
+		name = herr.Name
 	case errors.As(err, &herr) && herr.ErrorCode != htmltemplate.ErrorCode(0):
-		tline, msg = herr.Line, herr.Description
+		name, tline, msg = herr.Name, herr.Line, herr.Description
 	default:
 		if m := execErrRE.FindStringSubmatch(msg); m != nil {
-			tline, _ = strconv.Atoi(m[1])
-			msg = m[3] + " (in {{" + m[2] + "}})"
+			name = m[1]
+			tline, _ = strconv.Atoi(m[2])
+			msg = m[4] + " (in {{" + m[3] + "}})"
 		} else if m := parseErrRE.FindStringSubmatch(msg); m != nil {
-			tline, _ = strconv.Atoi(m[1])
-			msg = m[2]
+			name = m[1]
+			tline, _ = strconv.Atoi(m[2])
+			msg = m[3]
 		} else if m := bareErrRE.FindStringSubmatch(msg); m != nil {
 			msg = m[1]
 		}
 	}
-	line := fd.pos.line
-	if tline > 0 {
-		line = fd.pos.lineOf(fd.lines, tline)
+	// The isolation herald appends is not the author's: keep it out of
+	// quoted actions.
+	msg = strings.ReplaceAll(msg, " | "+isolateName, "")
+	// html/template names the copies it makes of a template for each
+	// context it is called in "name$htmltemplate_...".
+	name, _, _ = strings.Cut(name, "$")
+	if path, ok := s.partialPaths[name]; ok {
+		return path, tline, msg
 	}
-	return &Error{File: f.path, Line: line, Msg: fmt.Sprintf("[%s] %s: %s", sec, fd.label, msg), Err: err}
+	if tline == 0 {
+		return home, homeLine(0), msg
+	}
+	return home, homeLine(tline), msg
+}
+
+// fieldErr turns a text/template or html/template error into an *Error at
+// the line of the file where the failing template line is.
+func (s *Set) fieldErr(f *file, sec string, fd *field, err error) *Error {
+	file, line, msg := s.locate(err, f.path, func(tline int) int {
+		if tline > 0 {
+			return fd.pos.lineOf(fd.lines, tline)
+		}
+		return fd.pos.line
+	})
+	if file != f.path {
+		return &Error{File: file, Line: line, Msg: fmt.Sprintf("partial: %s (called from [%s] %s of %s)", msg, sec, fd.label, filepath.Base(f.path)), Err: err}
+	}
+	return &Error{File: file, Line: line, Msg: fmt.Sprintf("[%s] %s: %s", sec, fd.label, msg), Err: err}
 }

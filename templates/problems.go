@@ -68,12 +68,12 @@ func (s *Set) Problems(defaultLocale string) []Problem {
 		out = append(out, Problem{File: path, Line: line, Severity: sev, Message: fmt.Sprintf(format, args...)})
 	}
 	def := s.findLocale(defaultLocale)
-	if def == nil {
+	if def == nil && !s.isBroken(defaultLocale) {
 		add(s.dir, 0, "error", "no template file for default_locale %q; add %s.toml or change default_locale to one of %s",
 			defaultLocale, defaultLocale, strings.Join(s.locales, ", "))
 	}
 
-	for _, loc := range s.locales {
+	for _, loc := range s.loaded() {
 		f := s.files[loc]
 		if def != nil && f != def {
 			defName := filepath.Base(def.path)
@@ -112,6 +112,7 @@ func (s *Set) Problems(defaultLocale string) []Problem {
 		}
 	}
 	out = append(out, s.paramCountProblems(def)...)
+	out = append(out, s.unusedLayouts()...)
 	slices.SortStableFunc(out, func(a, b Problem) int {
 		if c := strings.Compare(a.File, b.File); c != 0 {
 			return c
@@ -138,7 +139,7 @@ func (s *Set) paramCountProblems(def *file) []Problem {
 		ref := def
 		if ref == nil || ref.sections[name] == nil || ref.sections[name].template == "" {
 			ref = nil
-			for _, loc := range s.locales {
+			for _, loc := range s.loaded() {
 				if sec := s.files[loc].sections[name]; sec != nil && sec.template != "" {
 					ref = s.files[loc]
 					break
@@ -146,7 +147,7 @@ func (s *Set) paramCountProblems(def *file) []Problem {
 			}
 		}
 		want := len(ref.sections[name].params)
-		for _, loc := range s.locales {
+		for _, loc := range s.loaded() {
 			f := s.files[loc]
 			sec := f.sections[name]
 			if f == ref || sec == nil || sec.template == "" || len(sec.params) == want {
@@ -174,7 +175,7 @@ func (s *Set) findLocale(locale string) *file {
 	if err != nil {
 		return nil
 	}
-	for _, loc := range s.locales {
+	for _, loc := range s.loaded() {
 		if s.files[loc].tag == tag {
 			return s.files[loc]
 		}
@@ -193,4 +194,59 @@ func suggestTemplateName(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// isBroken reports whether the locale's file is there but did not load.
+func (s *Set) isBroken(locale string) bool {
+	if _, ok := s.broken[locale]; ok {
+		return true
+	}
+	tag, err := language.Parse(locale)
+	if err != nil {
+		return false
+	}
+	for loc := range s.broken {
+		if t, err := language.Parse(loc); err == nil && t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// loaded lists the locales whose files loaded, sorted.
+func (s *Set) loaded() []string {
+	out := make([]string, 0, len(s.files))
+	for _, loc := range s.locales {
+		if s.files[loc] != nil {
+			out = append(out, loc)
+		}
+	}
+	return out
+}
+
+// unusedLayouts warns about a per-locale layout no template file takes
+// (_layout.de.html with no de*.toml): a typo in its name would otherwise
+// leave the generic layout in use without a word.
+func (s *Set) unusedLayouts() []Problem {
+	served := map[string]bool{}
+	for _, loc := range s.locales {
+		tag, err := language.Parse(loc)
+		if err != nil {
+			continue
+		}
+		for t, i := tag, 0; t != language.Und && i < 8; t, i = t.Parent(), i+1 {
+			served[t.String()] = true
+		}
+	}
+	var out []Problem
+	for _, kind := range sortedKeys(s.layouts) {
+		for _, key := range sortedKeys(s.layouts[kind]) {
+			if key == "" || served[key] {
+				continue
+			}
+			out = append(out, Problem{File: s.layouts[kind][key].path, Severity: "warning", Message: fmt.Sprintf(
+				"no template file takes this layout: there is no %s.toml, nor a locale under it (have %s)", key, strings.Join(s.locales, ", "))})
+		}
+	}
+	return out
 }

@@ -43,7 +43,9 @@ type Content struct {
 // Dir returns the directory the set was loaded from.
 func (s *Set) Dir() string { return s.dir }
 
-// Locales returns the locales (file base names) in sorted order.
+// Locales returns the locales (file base names) in sorted order, those
+// whose file did not load included: a customer is matched to the file
+// meant for them whether or not it is broken.
 func (s *Set) Locales() []string { return append([]string(nil), s.locales...) }
 
 // Sections returns the section names of a locale's file, sorted; nil when
@@ -88,7 +90,13 @@ func (s *Set) Pick(locale string, sections []string) (string, bool) {
 // boundFile holds a file's templates with the functions of one (locale,
 // zone) bound. Executing a template is safe for concurrent use.
 type boundFile struct {
-	sections map[string]*boundSection
+	sections               map[string]*boundSection
+	layoutHTML, layoutText exec
+
+	// plain is the same without isolation, for a left-to-right file whose
+	// data has no right-to-left letter (nearly every message): it spares
+	// one function call per action. nil for a right-to-left file.
+	plain *boundFile
 }
 
 type boundSection struct {
@@ -100,21 +108,61 @@ type exec interface {
 	Execute(w io.Writer, data any) error
 }
 
+// Request is one message to render.
+type Request struct {
+	Locale   string         // the template locale: a file's base name
+	Sections []string       // the channel's sections in order of preference, e.g. ["vsms", "sms", "default"]
+	Data     map[string]any // audience columns and the message's fields (.locale, .unsubscribe_url, ...)
+	Zone     *time.Location // dates are shown in it; nil means UTC
+
+	// Email wraps the text and HTML bodies in the directory's layouts.
+	Email bool
+	// CustomerLocale is the recipient's own locale (BCP 47). When it or
+	// the template locale is right-to-left, the HTML is marked with the
+	// template's direction and language (see Render).
+	CustomerLocale string
+}
+
 // Render renders the first section of sections (the channel's preference
 // order, e.g. ["vsms", "sms", "default"]) present in the locale's file, with
-// dates shown in zone (nil means UTC).
+// dates shown in zone (nil means UTC). It is RenderMessage without layouts.
+func (s *Set) Render(locale string, sections []string, data map[string]any, zone *time.Location) (Content, error) {
+	return s.RenderMessage(Request{Locale: locale, Sections: sections, Data: data, Zone: zone})
+}
+
+// RenderMessage renders a message.
+//
+// Values of the direction opposite to the template's are isolated: FSI ...
+// PDI in the subject and text, <bdi> in the HTML. The HTML of a right-to-left
+// template, or of any template read by a right-to-left customer, gets dir
+// and lang on its root element (<html>, else <body>, else a wrapping
+// <div>): dir is the template's own direction, because that is the
+// direction of the words in it. An English file read by a Hebrew customer
+// is marked dir="ltr" lang="en" so that a right-to-left mail client does not
+// turn it around, and the customer's Hebrew name in it is isolated.
 //
 // Errors name the file, the line of the failing template line and the
 // failing action; errors from the Formatter are wrapped, so errors.Is and
 // errors.As reach them.
-func (s *Set) Render(locale string, sections []string, data map[string]any, zone *time.Location) (Content, error) {
+func (s *Set) RenderMessage(r Request) (Content, error) {
+	locale, sections, data, zone := r.Locale, r.Sections, r.Data, r.Zone
 	f := s.files[locale]
 	if f == nil {
+		if path, ok := s.broken[locale]; ok {
+			return Content{}, &Error{File: path, Msg: "did not load (its problems are reported on their own)", Err: ErrBroken}
+		}
 		return Content{}, fmt.Errorf("no template file for locale %q in %s (have %s)", locale, s.dir, strings.Join(s.locales, ", "))
 	}
 	name, ok := s.Pick(locale, sections)
 	if !ok {
 		return Content{}, &Error{File: f.path, Msg: fmt.Sprintf("none of the sections %s is present; add one of them", bracketed(sections))}
+	}
+	if r.Email {
+		for _, l := range []*layout{f.layoutHTML, f.layoutText} {
+			if l != nil && l.broken {
+				return Content{}, &Error{File: l.path, Msg: "did not load (its problems are reported on their own)", Err: ErrBroken}
+			}
+		}
 	}
 	if zone == nil {
 		zone = time.UTC
@@ -122,6 +170,9 @@ func (s *Set) Render(locale string, sections []string, data map[string]any, zone
 	b, err := s.bound(f, zone)
 	if err != nil {
 		return Content{}, err
+	}
+	if b.plain != nil && !needsIsolation(data) {
+		b = b.plain
 	}
 	sec, bs := f.sections[name], b.sections[name]
 	c := Content{Section: name, ParseMode: sec.parseMode}
@@ -135,7 +186,7 @@ func (s *Set) Render(locale string, sections []string, data map[string]any, zone
 		// allocation instead of a doubling series.
 		buf.Grow(fd.size + fd.size/2)
 		if err := t.Execute(&buf, data); err != nil {
-			return f.fieldErr(name, fd, err)
+			return s.fieldErr(f, name, fd, err)
 		}
 		*dst = buf.String()
 		return nil
@@ -148,6 +199,17 @@ func (s *Set) Render(locale string, sections []string, data map[string]any, zone
 	}
 	if err := run(sec.html, bs.html, &c.HTML); err != nil {
 		return Content{}, err
+	}
+	if r.Email {
+		if err := s.applyLayouts(f, b, &c, data); err != nil {
+			return Content{}, err
+		}
+	}
+	if c.HTML != "" {
+		c.HTML = isolatesToBDI(c.HTML)
+		if f.dir == RTL || LocaleDirection(r.CustomerLocale) == RTL {
+			c.HTML = markDirection(c.HTML, f.dir, f.tag.String())
+		}
 	}
 	if sec.template != "" {
 		pt := &channels.ProviderTemplate{Name: sec.template, Language: sec.language}
@@ -187,21 +249,38 @@ func (s *Set) bound(f *file, zone *time.Location) (*boundFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	b, err := bindFile(f, funcs, false)
+	if err != nil {
+		return nil, err
+	}
+	if f.dir != RTL {
+		if b.plain, err = bindFile(f, funcs, true); err != nil {
+			return nil, err
+		}
+	}
+	// Two goroutines may build the same binding at once; keep the first.
+	got, _ := f.bound.LoadOrStore(key, b)
+	return got.(*boundFile), nil
+}
+
+// bindFile binds every template of a file, and of its layouts, to funcs:
+// the isolating variants, or the plain ones.
+func bindFile(f *file, funcs template.FuncMap, plain bool) (*boundFile, error) {
 	b := &boundFile{sections: make(map[string]*boundSection, len(f.sections))}
+	var err error
 	for name, sec := range f.sections {
 		bs := &boundSection{}
-		var err error
-		if bs.subject, err = bindField(sec.subject, funcs); err != nil {
+		if bs.subject, err = bindField(sec.subject, funcs, plain); err != nil {
 			return nil, err
 		}
-		if bs.text, err = bindField(sec.text, funcs); err != nil {
+		if bs.text, err = bindField(sec.text, funcs, plain); err != nil {
 			return nil, err
 		}
-		if bs.html, err = bindField(sec.html, funcs); err != nil {
+		if bs.html, err = bindField(sec.html, funcs, plain); err != nil {
 			return nil, err
 		}
 		for _, p := range sec.params {
-			t, err := bindField(p, funcs)
+			t, err := bindField(p, funcs, plain)
 			if err != nil {
 				return nil, err
 			}
@@ -209,15 +288,27 @@ func (s *Set) bound(f *file, zone *time.Location) (*boundFile, error) {
 		}
 		b.sections[name] = bs
 	}
-	// Two goroutines may build the same binding at once; keep the first.
-	got, _ := f.bound.LoadOrStore(key, b)
-	return got.(*boundFile), nil
+	for _, l := range []struct {
+		layout *layout
+		dst    *exec
+	}{{f.layoutHTML, &b.layoutHTML}, {f.layoutText, &b.layoutText}} {
+		if l.layout == nil || l.layout.fd == nil {
+			continue
+		}
+		if *l.dst, err = bindField(l.layout.fd, funcs, plain); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // bindField clones the parsed template and binds the real functions. The
 // parsed original is never executed, which html/template requires for
 // Clone.
-func bindField(fd *field, funcs template.FuncMap) (exec, error) {
+func bindField(fd *field, funcs template.FuncMap, plain bool) (exec, error) {
+	if fd != nil && plain && (fd.textPlain != nil || fd.htmlPlain != nil) {
+		fd = &field{text: fd.textPlain, html: fd.htmlPlain}
+	}
 	switch {
 	case fd == nil:
 		return nil, nil
@@ -240,6 +331,7 @@ func bindField(fd *field, funcs template.FuncMap) (exec, error) {
 // funcsFor builds the function map for a file's locale in a zone.
 func (s *Set) funcsFor(f *file, zone *time.Location) (template.FuncMap, error) {
 	m := localeFuncs(f.tag)
+	m[isolateName] = isolateFunc(f.dir)
 	if s.formatters == nil {
 		return m, nil
 	}
@@ -265,3 +357,60 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 }
 
 var errNoFormatter = errors.New("no locale formatter configured (pass a FormatterFunc to templates.Load)")
+
+// applyLayouts wraps the rendered bodies in the file's layouts. The layout
+// sees the message's data with the body at .body: as HTML for the html
+// layout (it is html/template's output already), as text for the text one.
+// A body the section does not have gets no layout: the html layout does
+// not invent an HTML part for a text-only e-mail.
+func (s *Set) applyLayouts(f *file, b *boundFile, c *Content, data map[string]any) error {
+	if (b.layoutHTML == nil || c.HTML == "") && (b.layoutText == nil || c.Text == "") {
+		return nil
+	}
+	ld := make(map[string]any, len(data)+1)
+	for k, v := range data {
+		ld[k] = v
+	}
+	var buf strings.Builder
+	run := func(l *layout, t exec, body any, dst *string) error {
+		ld["body"] = body
+		buf.Reset()
+		buf.Grow(len(*dst) + l.fd.size)
+		if err := t.Execute(&buf, ld); err != nil {
+			return s.layoutErr(l, err)
+		}
+		*dst = buf.String()
+		return nil
+	}
+	if b.layoutHTML != nil && c.HTML != "" {
+		if err := run(f.layoutHTML, b.layoutHTML, htmltemplate.HTML(c.HTML), &c.HTML); err != nil {
+			return err
+		}
+	}
+	if b.layoutText != nil && c.Text != "" {
+		if err := run(f.layoutText, b.layoutText, bodyText(c.Text), &c.Text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// needsIsolation reports whether the data of a message to a left-to-right
+// file may print a right-to-left letter, so that its values need
+// isolation. Only the data can bring one in: the file's own text and its
+// locale's formats are left-to-right. Values of other types than plain
+// strings and numbers are taken to need it.
+func needsIsolation(data map[string]any) bool {
+	for _, v := range data {
+		switch x := v.(type) {
+		case string:
+			if _, rtl := strongDirections(x); rtl {
+				return true
+			}
+		case nil, bool, int, int64, float64, time.Time:
+		default:
+			return true
+		}
+	}
+	return false
+}
