@@ -525,7 +525,7 @@ func (r *sendRun) deliver(row *Row) {
 				return
 			}
 		}
-		release, err := ch.Gate.Acquire(r.feedCtx)
+		leave, err := ch.Gate.Enter(r.feedCtx)
 		if err != nil {
 			r.count(ch.Name, func(k *Counts) { k.NotSent++ })
 			return // interrupted or halted before the call: nothing left
@@ -534,7 +534,7 @@ func (r *sendRun) deliver(row *Row) {
 		entry.Attempt, ev.Attempt = attempt, attempt
 		entry.Status, entry.Time = state.StatusAttempt, opts.Now()
 		if err := r.journal.Attempt(r.feedCtx, entry); err != nil {
-			release()
+			leave()
 			switch {
 			case errors.Is(err, state.ErrFrequency):
 				// Another campaign reached this recipient meanwhile.
@@ -562,67 +562,87 @@ func (r *sendRun) deliver(row *Row) {
 			r.count(ch.Name, func(k *Counts) { k.NotSent++ })
 			return
 		}
-		rc, err := ch.Call.Send(r.callCtx, msg)
-		release()
-		if err == nil {
-			entry.Status, entry.Time, entry.ProviderID, entry.MessageID = state.StatusSent, opts.Now(), rc.ProviderID, rc.MessageID
-			if opts.DryRun {
-				ev.Status = EventDryRun
-				report(opts, ev)
-				r.count(ch.Name, func(k *Counts) { k.DryRun++ })
-				return
-			}
-			if !r.record(entry) {
-				ev.Status, ev.Err = state.StatusInDoubt, errors.New("sent, but the journal could not record it")
-				report(opts, ev)
-				r.count(ch.Name, func(k *Counts) { k.InDoubt++ })
-				return
-			}
-			ev.Status = state.StatusSent
-			report(opts, ev)
-			r.count(ch.Name, func(k *Counts) {
-				k.Sent++
-				if i > 0 {
-					k.Fallback++
-				}
-			})
-			return
-		}
-		entry.Time, entry.Error = opts.Now(), err.Error()
-		switch channels.ClassOf(err) {
-		case channels.Unknown:
-			// The provider may have the message: never resent blindly,
-			// never handed to a fallback (that could deliver it twice).
-			entry.Status = state.StatusInDoubt
+		release, err := ch.Gate.Acquire(r.feedCtx)
+		if err != nil {
+			// Interrupted between the attempt and the call: nothing left,
+			// so the attempt is closed as a temporary failure, not doubt.
+			entry.Status, entry.Time, entry.Error, entry.Temporary = state.StatusFailed, opts.Now(), "interrupted before the provider call", true
 			r.record(entry)
-			ev.Status, ev.Err = state.StatusInDoubt, err
-			report(opts, ev)
-			r.count(ch.Name, func(k *Counts) { k.InDoubt++ })
-			return
-		case channels.Channel:
-			// Nothing on this channel can work until the configuration is
-			// fixed: the attempt is closed as a temporary failure, so a
-			// plain rerun sends it, and the channel stops here.
-			entry.Status, entry.Temporary = state.StatusFailed, true
-			r.record(entry)
-			if r.stopChannel(ch.Name, err) {
-				ev.Status, ev.Err = EventChannelStopped, err
-				report(opts, ev)
-			}
+			leave()
 			r.count(ch.Name, func(k *Counts) { k.NotSent++ })
 			return
 		}
-		entry.Status, entry.Temporary = state.StatusFailed, channels.ClassOf(err) == channels.Temporary
-		if !r.record(entry) {
-			return
-		}
-		if channels.IsProviderOptOut(err) {
-			r.suppress(cand, err)
-		}
-		if !r.failed(ev, err, last) {
+		rc, err := ch.Call.Send(r.callCtx, msg)
+		release()
+		if !r.outcome(row, i, cand, entry, ev, rc, err, last, leave) {
 			return
 		}
 	}
+}
+
+// outcome journals what a provider call did and reports whether the next
+// fallback is to be tried. leave is called once the outcome is durable (or
+// cannot be written): until then the recipient counts against the
+// channel's in-doubt bound.
+func (r *sendRun) outcome(row *Row, i int, cand Candidate, entry state.Entry, ev Event, rc channels.Receipt, err error, last bool, leave func()) bool {
+	defer leave()
+	opts, ch := r.opts, cand.Channel
+	if err == nil {
+		entry.Status, entry.Time, entry.ProviderID, entry.MessageID = state.StatusSent, opts.Now(), rc.ProviderID, rc.MessageID
+		if opts.DryRun {
+			ev.Status = EventDryRun
+			report(opts, ev)
+			r.count(ch.Name, func(k *Counts) { k.DryRun++ })
+			return false
+		}
+		if !r.record(entry) {
+			ev.Status, ev.Err = state.StatusInDoubt, errors.New("sent, but the journal could not record it")
+			report(opts, ev)
+			r.count(ch.Name, func(k *Counts) { k.InDoubt++ })
+			return false
+		}
+		ev.Status = state.StatusSent
+		report(opts, ev)
+		r.count(ch.Name, func(k *Counts) {
+			k.Sent++
+			if i > 0 {
+				k.Fallback++
+			}
+		})
+		return false
+	}
+	entry.Time, entry.Error = opts.Now(), err.Error()
+	switch channels.ClassOf(err) {
+	case channels.Unknown:
+		// The provider may have the message: never resent blindly,
+		// never handed to a fallback (that could deliver it twice).
+		entry.Status = state.StatusInDoubt
+		r.record(entry)
+		ev.Status, ev.Err = state.StatusInDoubt, err
+		report(opts, ev)
+		r.count(ch.Name, func(k *Counts) { k.InDoubt++ })
+		return false
+	case channels.Channel:
+		// Nothing on this channel can work until the configuration is
+		// fixed: the attempt is closed as a temporary failure, so a
+		// plain rerun sends it, and the channel stops here.
+		entry.Status, entry.Temporary = state.StatusFailed, true
+		r.record(entry)
+		if r.stopChannel(ch.Name, err) {
+			ev.Status, ev.Err = EventChannelStopped, err
+			report(opts, ev)
+		}
+		r.count(ch.Name, func(k *Counts) { k.NotSent++ })
+		return false
+	}
+	entry.Status, entry.Temporary = state.StatusFailed, channels.ClassOf(err) == channels.Temporary
+	if !r.record(entry) {
+		return false
+	}
+	if channels.IsProviderOptOut(err) {
+		r.suppress(cand, err)
+	}
+	return r.failed(ev, err, last)
 }
 
 // failed reports a failure and reports whether the next fallback may be

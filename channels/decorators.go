@@ -123,23 +123,40 @@ func (r *retrySender) retries(err error) bool {
 
 func (r *retrySender) Close() error { return closeNext(r.next) }
 
-// Gate admits one provider call at a time per slot and at the channel's
-// rate. The send loop holds a gate pass across the journal's attempt line
-// and the provider call, so a killed run leaves at most the calls that held
-// a pass (and the outcomes still being written) in doubt: 2 × concurrency.
+// Gate bounds a channel's provider calls. It hands out two kinds of pass:
+//
+//   - a journal pass (2 × concurrency of them), held from before the
+//     journal's attempt line is written until the call's outcome is
+//     durable, so a killed run leaves at most 2 × concurrency recipients of
+//     the channel in doubt (SPEC 3), while the attempts of the next calls
+//     are written, and share an fsync, as the current calls run;
+//   - a call slot (concurrency of them), held for the provider call itself,
+//     taken at the channel's rate.
 type Gate struct {
+	passes  chan struct{}
 	slots   chan struct{}
 	limiter *rate.Limiter // nil: no rate limit
 }
 
 // NewGate admits n calls at once (at least 1) at limiter's rate (nil: no
-// limit).
+// limit), with 2n journal passes.
 func NewGate(n int, limiter *rate.Limiter) *Gate {
-	return &Gate{slots: make(chan struct{}, max(n, 1)), limiter: limiter}
+	n = max(n, 1)
+	return &Gate{passes: make(chan struct{}, 2*n), slots: make(chan struct{}, n), limiter: limiter}
 }
 
-// Acquire waits for a slot, then for a token of the rate limit, or until
-// ctx ends. release gives the slot back.
+// Enter waits for a journal pass, or until ctx ends. leave gives it back.
+func (g *Gate) Enter(ctx context.Context) (leave func(), err error) {
+	select {
+	case g.passes <- struct{}{}:
+		return func() { <-g.passes }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Acquire waits for a call slot, then for a token of the rate limit, or
+// until ctx ends. release gives the slot back.
 func (g *Gate) Acquire(ctx context.Context) (release func(), err error) {
 	select {
 	case g.slots <- struct{}{}:
