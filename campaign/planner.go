@@ -143,8 +143,8 @@ func NewPlanner(cfg *Config, c *Campaign, now time.Time) (*Planner, error) {
 
 // LoadTemplates loads a template directory with herald's locale formatters.
 func LoadTemplates(dir string) (*templates.Set, error) {
-	return templates.Load(dir, func(locale string, zone *time.Location) (templates.Formatter, error) {
-		return locales.NewFormatter(locale, zone)
+	return templates.Load(dir, func(locale, customer string, zone *time.Location) (templates.Formatter, error) {
+		return locales.NewFormatterFor(locale, customer, zone)
 	})
 }
 
@@ -290,7 +290,8 @@ func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
 		unsub = p.unsub(cand.Channel.Name, cand.Address)
 	}
 	data["unsubscribe_url"] = unsub
-	content, err := p.Templates.Render(row.Locale, cand.Channel.Sections, data, row.Zone)
+	// Words from the template locale, formats for the customer's region.
+	content, err := p.Templates.RenderFor(row.Locale, rec.Locale, cand.Channel.Sections, data, row.Zone)
 	if err != nil {
 		return channels.Message{}, err
 	}
