@@ -31,8 +31,8 @@ type Preview struct {
 	// formatted for: the template's language with the customer's region
 	// ("en-CH" for en.toml and a de-CH customer).
 	FormatLocale string
-	Body    []byte // the exact bytes the backend would send, when it can say
-	Ext     string // "eml", "json"
+	Body         []byte // the exact bytes the backend would send, when it can say
+	Ext          string // "eml", "json"
 }
 
 // RenderPreview renders the message for one recipient.
