@@ -120,12 +120,15 @@ func cldrIndex(name string) (int, bool) {
 // pt-AO -> pt-PT; zh-TW -> zh-Hant), else English for a language CLDR does
 // not have.
 func resolveCLDR(tag language.Tag) int {
-	// Extensions (-u-rg-...) are not part of a CLDR locale name.
-	if b, s, r := tag.Raw(); true {
-		t, err := language.Compose(b, s, r)
-		if err == nil {
-			tag = t
-		}
+	// Extensions (-u-rg-...) are not part of a CLDR locale name; variants
+	// (ca-ES-valencia) are.
+	b, s, r := tag.Raw()
+	parts := []any{b, s, r}
+	for _, v := range tag.Variants() {
+		parts = append(parts, v)
+	}
+	if t, err := language.Compose(parts...); err == nil {
+		tag = t
 	}
 	for t := tag; !t.IsRoot(); t = t.Parent() {
 		if i, ok := cldrIndex(t.String()); ok {

@@ -14,7 +14,9 @@
 // CLDR's parent locales (en-CH -> en-150 -> en-001 -> en; es-MX -> es-419;
 // pt-AO -> pt-PT). A field that a regional locale shares with its language
 // but that its CLDR parent writes differently was inherited from the wrong
-// place, and the parent's value is taken. The corrections below fix, with
+// place, and the parent's value is taken (so is any field a region only
+// copied from its language: it follows the language's corrections). The
+// corrections below fix, with
 // the CLDR value, what that rule cannot.
 package main
 
@@ -101,6 +103,8 @@ var corrections = map[string]map[int]string{
 	// compact "¤0 k" pattern for them.
 	"es-MX": {fCurBefore: "1", fCurSpaced: "0"},
 	"fr-CA": {fCurBefore: "0", fCurSpaced: "1"},
+	// nl.xml currencyFormat "¤ #,##0.00"; go-playground puts it after.
+	"nl": {fCurBefore: "1", fCurSpaced: "1"},
 }
 
 // fieldGroups are inherited together: a time pattern with its day periods,
@@ -145,6 +149,7 @@ type locale struct {
 	name, tag string
 	tr        gl.Translator
 	f         [nFields]string
+	orig      [nFields]string // f as read, before inheritance and corrections
 	ok        [nFields]bool
 }
 
@@ -155,13 +160,18 @@ func main() {
 	allLocales = all
 	var tags []string
 	for name, newT := range registry {
-		tag := strings.ReplaceAll(name, "_", "-")
-		if _, err := language.Parse(tag); err != nil {
+		if name == "en_US_POSIX" {
+			continue // ASCII formats for programs, not a customer's locale
+		}
+		t, err := language.Parse(strings.ReplaceAll(name, "_", "-"))
+		if err != nil {
 			log.Printf("skipping %s: %v", name, err)
 			continue
 		}
+		tag := t.String() // canonical: ca-ES-valencia
 		l := &locale{name: name, tag: tag, tr: newT()}
 		l.read()
+		l.orig = l.f
 		all[tag] = l
 		tags = append(tags, tag)
 	}
@@ -182,14 +192,14 @@ func main() {
 			// A group that could not be read, or that a regional locale
 			// only copied from its language while its CLDR parent differs,
 			// comes from the parent; with no parent, from CLDR's root.
-			unread, copied := false, base != nil && parent != nil && base != parent
-			parentDiffers := false
+			// Compared as go-playground wrote them, so that a correction
+			// of the language reaches the regions that only copied it.
+			unread, copied := false, base != nil && parent != nil
 			for _, i := range g {
 				unread = unread || !l.ok[i]
-				copied = copied && l.f[i] == base.f[i]
-				parentDiffers = parentDiffers || (parent != nil && base != nil && parent.f[i] != base.f[i])
+				copied = copied && l.orig[i] == base.orig[i]
 			}
-			if !unread && !(copied && parentDiffers) {
+			if !unread && !copied {
 				continue
 			}
 			for _, i := range g {
