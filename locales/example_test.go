@@ -59,7 +59,7 @@ func ExampleFormatter_Number() {
 	for _, l := range []string{"en", "id", "hi", "fr"} {
 		f, _ := locales.NewFormatter(l, nil)
 		a, _ := f.Number("1234567.5")
-		b, _ := f.Number("2.50") // fraction digits are kept as written
+		b, _ := f.Number("2.50")          // fraction digits are kept as written
 		fmt.Printf("%s %q %q\n", l, a, b) // %q shows CLDR's narrow no-break space
 	}
 	// Output:

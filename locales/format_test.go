@@ -203,7 +203,7 @@ func TestNumberValues(t *testing.T) {
 		{"hi", "-1234", "-1,234"},
 		{"es", "12345", "12.345"},
 		{"pl", "-1234", "-1234"},
-		{"ar", -12345, "\u061c-١٢٬٣٤٥"}, // CLDR ar: arab digits, ALM before the minus,
+		{"ar", -12345, "\u061c-١٢٬٣٤٥"},       // CLDR ar: arab digits, ALM before the minus,
 		{"de-CH", "1234567.5", "1’234’567.5"}, // the region's data, not just the language's
 		{"en-IN", "1234567", "12,34,567"},
 		{"fr", 999, "999"},
