@@ -103,9 +103,19 @@ var corrections = map[string]map[int]string{
 	// compact "¤0 k" pattern for them.
 	"es-MX": {fCurBefore: "1", fCurSpaced: "0"},
 	"fr-CA": {fCurBefore: "0", fCurSpaced: "1"},
+	// ar_MA.xml and ar_DZ.xml/ar_TN.xml month names; go-playground keeps
+	// only the ones that differ from ar, without their positions.
+	"ar-MA": {fMonthsAbbr: arMA, fMonthsWide: arMA},
+	"ar-DZ": {fMonthsAbbr: arDZ, fMonthsWide: arDZ},
+	"ar-TN": {fMonthsAbbr: arDZ, fMonthsWide: arDZ},
 	// nl.xml currencyFormat "¤ #,##0.00"; go-playground puts it after.
 	"nl": {fCurBefore: "1", fCurSpaced: "1"},
 }
+
+var (
+	arMA = strings.Join([]string{"يناير", "فبراير", "مارس", "أبريل", "ماي", "يونيو", "يوليوز", "غشت", "شتنبر", "أكتوبر", "نونبر", "دجنبر"}, "\x1e")
+	arDZ = strings.Join([]string{"جانفي", "فيفري", "مارس", "أفريل", "ماي", "جوان", "جويلية", "أوت", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"}, "\x1e")
+)
 
 // fieldGroups are inherited together: a time pattern with its day periods,
 // a currency position with its spacing.
@@ -155,9 +165,11 @@ type locale struct {
 
 func main() {
 	out := flag.String("o", "cldr_table.go", "output file")
+	verbose := flag.Bool("v", false, "log every field go-playground could not give")
 	flag.Parse()
 	all := map[string]*locale{}
 	allLocales = all
+	_ = verbose
 	var tags []string
 	for name, newT := range registry {
 		if name == "en_US_POSIX" {
@@ -184,6 +196,13 @@ func main() {
 		return tags[i] < tags[j]
 	})
 	bad := 0
+	for _, tag := range tags {
+		for i, ok := range all[tag].ok {
+			if !ok && *verbose {
+				log.Printf("%s: field %d unreadable in go-playground, inherited", tag, i)
+			}
+		}
+	}
 	for _, tag := range tags {
 		l := all[tag]
 		base := baseOf(tag)
@@ -347,12 +366,17 @@ func datePattern(tr gl.Translator, fn func(time.Time) string) (string, bool) {
 	rep("34", tokYY)
 	rep("23", tokD)
 	rep("11", tokM)
-	// Padding: try each choice against a date with one-digit day and month.
-	for _, d := range []rune{tokD, tokDD} {
-		for _, m := range []rune{tokM, tokMM} {
-			cand := strings.NewReplacer(string(tokD), string(d), string(tokM), string(m)).Replace(s)
-			if checkDates(tr, fn, cand) {
-				return cand, true
+	// Padding: try each choice against a date with one-digit day and month;
+	// where the probe month's abbreviation is its whole name (bn নভেম্বর),
+	// also the abbreviated tokens.
+	for _, names := range [][2]rune{{tokMMMM, tokEEEE}, {tokMMM, tokEEEE}, {tokMMMM, tokEEE}, {tokMMM, tokEEE}} {
+		for _, d := range []rune{tokD, tokDD} {
+			for _, m := range []rune{tokM, tokMM} {
+				cand := strings.NewReplacer(string(tokD), string(d), string(tokM), string(m),
+					string(tokMMMM), string(names[0]), string(tokEEEE), string(names[1])).Replace(s)
+				if checkDates(tr, fn, cand) {
+					return cand, true
+				}
 			}
 		}
 	}
