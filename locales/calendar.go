@@ -1,6 +1,6 @@
 package locales
 
-//go:generate go run ./internal/cldrgen/registry
+//go:generate go run ./internal/cldrgen/registry -o internal/cldrgen/registry.go
 //go:generate go run -tags cldrgen ./internal/cldrgen -o cldr_table.go
 
 import (

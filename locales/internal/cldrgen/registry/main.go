@@ -1,16 +1,16 @@
-// Command registry writes ../registry.go: one import of every per-locale
+// Command registry writes the generator's registry.go: one import of every per-locale
 // package of github.com/go-playground/locales, so that the generator can
 // read them all. Run by `go generate` in package locales.
 package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"go/format"
 	"log"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -19,6 +19,8 @@ import (
 var localeDir = regexp.MustCompile(`^[a-z]{2,3}(_[A-Za-z0-9]+)*$`)
 
 func main() {
+	dst := flag.String("o", "registry.go", "output file")
+	flag.Parse()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/go-playground/locales").Output()
 	if err != nil {
 		log.Fatalf("locating github.com/go-playground/locales: %v", err)
@@ -48,7 +50,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(".", "registry.go"), src, 0o644); err != nil {
+	if err := os.WriteFile(*dst, src, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
