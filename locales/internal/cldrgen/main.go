@@ -90,15 +90,14 @@ const (
 // BCP 47 tag; applied to the locale and inherited by its children.
 var corrections = map[string]map[int]string{
 	// en_CH.xml: short "dd.MM.y".
-	"en-CH": {fShort: "\x02.\x04.\x07"},
+	"en-CH": {fShort: pat("dd.MM.y")},
 	// en.xml: the abbreviated day periods are "AM" and "PM"; go-playground
 	// has lower case, which en-001 and its children (en-GB, en-IN) do use.
 	"en":    {fAM: "AM", fPM: "PM"},
 	"en-US": {fAM: "AM", fPM: "PM"},
-	// en_IN.xml: medium "d MMM y", full "EEEE, d MMMM y".
-	"en-IN": {fMedium: "\x01 \x05 \x07", fFull: "\x0c, \x01 \x06 \x07"},
-	// en_CA.xml: medium "MMM d, y", long "MMMM d, y", full "EEEE, MMMM d, y".
-	"en-CA": {fMedium: "\x05 \x01, \x07", fLong: "\x06 \x01, \x07", fFull: "\x0c, \x06 \x01, \x07"},
+	// en_IN.xml and en_CA.xml date patterns.
+	"en-IN": {fMedium: pat("d MMM y"), fFull: pat("EEEE, d MMMM y")},
+	"en-CA": {fMedium: pat("MMM d, y"), fLong: pat("MMMM d, y"), fFull: pat("EEEE, MMMM d, y")},
 	// es_MX.xml and fr_CA.xml currency patterns; go-playground took a
 	// compact "¤0 k" pattern for them.
 	"es-MX": {fCurBefore: "1", fCurSpaced: "0"},
@@ -117,6 +116,32 @@ var (
 	arDZ = strings.Join([]string{"جانفي", "فيفري", "مارس", "أفريل", "ماي", "جوان", "جويلية", "أوت", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"}, "\x1e")
 )
 
+// pat turns a CLDR date pattern (fields d dd M MM MMM MMMM y yy EEE EEEE
+// H HH h hh mm a; no quoted literals) into tokens.
+func pat(p string) string {
+	tokens := map[string]rune{
+		"d": tokD, "dd": tokDD, "M": tokM, "MM": tokMM, "MMM": tokMMM, "MMMM": tokMMMM,
+		"y": tokY, "yy": tokYY, "EEE": tokEEE, "EEEE": tokEEEE,
+		"H": tokH, "HH": tokHH, "h": tokh, "hh": tokhh, "mm": tokmm, "a": toka,
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); {
+		j := i
+		for j < len(p) && p[j] == p[i] {
+			j++
+		}
+		if tok, ok := tokens[p[i:j]]; ok {
+			b.WriteRune(tok)
+		} else if strings.ContainsRune("dMyEHhma", rune(p[i])) {
+			log.Fatalf("pattern %q: field %q not supported", p, p[i:j])
+		} else {
+			b.WriteString(p[i:j])
+		}
+		i = j
+	}
+	return b.String()
+}
+
 // fieldGroups are inherited together: a time pattern with its day periods,
 // a currency position with its spacing.
 var fieldGroups = [][]int{
@@ -129,8 +154,8 @@ var fieldGroups = [][]int{
 // root is CLDR's root locale, what a locale with no readable value and no
 // parent gets.
 var root = [nFields]string{
-	fShort: "\x07-\x04-\x02", fMedium: "\x07 \x05 \x01", fLong: "\x07 \x06 \x01", fFull: "\x07 \x06 \x01, \x0c",
-	fTime: "\x0f:\x12", fAM: "AM", fPM: "PM",
+	fShort: pat("y-MM-dd"), fMedium: pat("y MMM d"), fLong: pat("y MMMM d"), fFull: pat("y MMMM d, EEEE"),
+	fTime: pat("HH:mm"), fAM: "AM", fPM: "PM",
 	fMonthsAbbr: "M01\x1eM02\x1eM03\x1eM04\x1eM05\x1eM06\x1eM07\x1eM08\x1eM09\x1eM10\x1eM11\x1eM12",
 	fMonthsWide: "M01\x1eM02\x1eM03\x1eM04\x1eM05\x1eM06\x1eM07\x1eM08\x1eM09\x1eM10\x1eM11\x1eM12",
 	fDaysAbbr:   "Sun\x1eMon\x1eTue\x1eWed\x1eThu\x1eFri\x1eSat",
