@@ -27,12 +27,13 @@ type Preview struct {
 	Row     *Row
 	Channel *Channel
 	Message channels.Message
+	Body    []byte // the exact bytes the backend would send, when it can say
+	Ext     string // "eml", "json"
+
 	// FormatLocale is the CLDR locale dates, numbers and money were
 	// formatted for: the template's language with the customer's region
 	// ("en-CH" for en.toml and a de-CH customer).
 	FormatLocale string
-	Body         []byte // the exact bytes the backend would send, when it can say
-	Ext          string // "eml", "json"
 }
 
 // RenderPreview renders the message for one recipient.
