@@ -152,8 +152,8 @@ func newPlanner(ctx context.Context, cfg *Config, c *Campaign, now time.Time, se
 
 // LoadTemplates loads a template directory with herald's locale formatters.
 func LoadTemplates(dir string) (*templates.Set, error) {
-	return templates.Load(dir, func(locale string, zone *time.Location) (templates.Formatter, error) {
-		return locales.NewFormatter(locale, zone)
+	return templates.Load(dir, func(locale, customer string, zone *time.Location) (templates.Formatter, error) {
+		return locales.NewFormatterFor(locale, customer, zone)
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"herald/audience"
 	"herald/channels"
+	"herald/locales"
 )
 
 // PreviewOptions choose what `herald preview` renders.
@@ -29,6 +30,11 @@ type Preview struct {
 	Message channels.Message
 	Body    []byte // the exact bytes the backend would send, when it can say
 	Ext     string // "eml", "json"
+
+	// FormatLocale is the CLDR locale dates, numbers and money were
+	// formatted for: the template's language with the customer's region
+	// ("en-CH" for en.toml and a de-CH customer).
+	FormatLocale string
 }
 
 // RenderPreview renders the message for one recipient.
@@ -90,6 +96,9 @@ func RenderPreview(cfg *Config, c *Campaign, opts PreviewOptions) (*Preview, err
 			return nil, fmt.Errorf("%s:%d: recipient %q: %w", c.Audience, rec.Line, rec.ID, err)
 		}
 		pv := &Preview{Row: row, Channel: cand.Channel, Message: msg}
+		if pv.FormatLocale, err = locales.FormattingLocale(row.Locale, rec.Locale); err != nil {
+			return nil, err
+		}
 		if enc, ok := channels.Unwrap(cand.Channel.Sender).(channels.Encoder); ok {
 			if pv.Body, pv.Ext, err = enc.Encode(msg); err != nil {
 				return nil, err

@@ -11,34 +11,66 @@
 // Indonesian. Anything weaker, an empty locale or an unparseable one gets the
 // campaign's default, and Match.Reason says which case applied.
 //
+// # Formats follow the customer
+//
+// The template file supplies the words and the language; the customer's
+// locale supplies the region (and, for the same language, the script). The
+// formatting locale is the template's language with the customer's region,
+// resolved through CLDR's parent chain to the nearest locale CLDR has (see
+// FormattingTag and FormattingLocale): en.toml read by a de-CH customer
+// formats as en-CH (05.11.2026, 1’234’567.5), by an en-GB one as en-GB
+// (05/11/2026, 5 November 2026), by an en-IN one as en-IN (12,34,567.5);
+// es.toml read in Mexico as es-MX (1,234,567.5); pt-BR.toml read in Portugal
+// as pt-PT. A customer with no usable locale, or no region, gets the
+// template locale's formats. Plural categories stay with the template's
+// language, in which the forms are written.
+//
 // # Where the data comes from
 //
-// All of it is CLDR; nothing is hand-written beyond a few corrections, each
-// commented where it is made.
+// All of it is CLDR.
 //
-//   - Numbers: separators, grouping sizes (Indian 12,34,567 included) and the
-//     minus sign from golang.org/x/text, read once per locale; the digits are
-//     then laid out by this package from the exact decimal text, so
-//     "1234.50" is never routed through a float.
+//   - Dates, numbers, digits and where the currency symbol goes: every
+//     locale of github.com/go-playground/locales (762 of them), compacted
+//     by `go generate` (internal/cldrgen) into cldr_table.go. go-playground
+//     ignores CLDR's parent locales and some of its values are out of date
+//     or broken (compact "¤0 k" currency patterns, lost day periods,
+//     Latin digits for ar-EG); the generator inherits from the right parent
+//     and applies commented corrections, so these are fixed rather than
+//     passed through.
 //   - Plural categories: golang.org/x/text/feature/plural.
-//   - Currency symbols and digits: golang.org/x/text/currency.
-//   - Month and day names, date patterns and where the currency symbol goes:
-//     github.com/go-playground/locales, for the locales returned by
-//     Supported. Any other tag borrows the closest of those (its base
-//     language, or its script for Chinese) and otherwise English; numbers,
-//     plurals and symbols still follow the tag itself.
+//   - Currency symbols: golang.org/x/text/currency. Checked against
+//     go-playground for every regional locale's own currency: where x/text
+//     writes the ISO code (CHF, RON, RSD, ...) go-playground has no symbol
+//     either, as in CLDR; th's ฿ for THB, which x/text lacks, is added.
+//
+// # Size: a generated table, not the per-locale packages
+//
+// Measured on this project (go build -o /tmp/h ./cmd/herald; ls -l /tmp/h;
+// /usr/bin/time -v /tmp/h version):
+//
+//	                                        binary bytes  `herald version` max RSS
+//	before (22 go-playground packages)      26,467,281    20.0–20.9 MB
+//	all 762 go-playground packages linked   55,053,848    23.3–24.2 MB
+//	generated table (chosen)                25,530,270    19.5–21.0 MB
+//
+// (RSS over 5 runs each; the ~20 MB floor is the rest of herald.)
+//
+// The table holds 308 distinct records for 762 locales as static strings:
+// nothing is decoded at start-up, and a locale's record is decoded on its
+// first use (sync.Once per record). Linking the packages would double the
+// binary and still leave go-playground's errors in.
 //
 // # Choices
 //
-//   - Digits are Latin (0-9) in every locale, Arabic included, although
-//     CLDR's default for "ar" is Arabic-Indic (٠١٢). Dates from the calendar
-//     data, order numbers and codes from the audience are Latin, and one
-//     message should not mix two digit sets. Separators and the minus sign
-//     are those CLDR gives Arabic with Latin digits (1,234.5).
-//   - Where CLDR puts a no-break space (U+00A0, U+202F: "1 234,50 €") this
-//     package writes a plain space, because a single no-break space forces an
-//     SMS out of GSM-7 into UCS-2 and more than halves its length.
+//   - Digits are CLDR's default for the formatting locale: Arabic-Indic
+//     (٠١٢) for ar and ar-EG, Latin for ar-MA, Devanagari for mr, Persian
+//     for fa; dates use them too. Order numbers and codes from the audience
+//     stay as written.
+//   - Spaces are CLDR's: no-break space (U+00A0) and narrow no-break space
+//     (U+202F, fr) in numbers and between amount and currency symbol, so a
+//     number never breaks across lines. In an SMS such a character is not
+//     GSM-7.
 //   - Number keeps the fraction digits it is given ("2.50" stays 2.50) and
 //     never rounds; Money always rounds to the currency's digits.
-//   - Calendars are Gregorian everywhere (Thai included).
+//   - Calendars are Gregorian everywhere (Thai and Persian included).
 package locales

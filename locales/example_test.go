@@ -59,14 +59,14 @@ func ExampleFormatter_Number() {
 	for _, l := range []string{"en", "id", "hi", "fr"} {
 		f, _ := locales.NewFormatter(l, nil)
 		a, _ := f.Number("1234567.5")
-		b, _ := f.Number("2.50") // fraction digits are kept as written
-		fmt.Println(l, a, b)
+		b, _ := f.Number("2.50")          // fraction digits are kept as written
+		fmt.Printf("%s %q %q\n", l, a, b) // %q shows CLDR's narrow no-break space
 	}
 	// Output:
-	// en 1,234,567.5 2.50
-	// id 1.234.567,5 2,50
-	// hi 12,34,567.5 2.50
-	// fr 1 234 567,5 2,50
+	// en "1,234,567.5" "2.50"
+	// id "1.234.567,5" "2,50"
+	// hi "12,34,567.5" "2.50"
+	// fr "1\u202f234\u202f567,5" "2,50"
 }
 
 func ExampleFormatter_Money() {
@@ -81,14 +81,15 @@ func ExampleFormatter_Money() {
 		func() (string, error) { return ja.Money(1234.5, "JPY") },
 		func() (string, error) { return en.Money(5, "EUX") },
 	} {
-		fmt.Println(s())
+		s, err := s()
+		fmt.Printf("%q %v\n", s, err) // %q shows CLDR's no-break spaces
 	}
 	// Output:
-	// €1,234.50 <nil>
-	// 1.234,50 € <nil>
-	// Rp 1.234.567 <nil>
-	// ￥1,235 <nil>
-	//  money: unknown currency "EUX" (want an ISO 4217 code such as EUR, USD or IDR)
+	// "€1,234.50" <nil>
+	// "1.234,50\u00a0€" <nil>
+	// "Rp\u00a01.234.567" <nil>
+	// "￥1,235" <nil>
+	// "" money: unknown currency "EUX" (want an ISO 4217 code such as EUR, USD or IDR)
 }
 
 func ExampleFormatter_Plural() {

@@ -21,7 +21,17 @@ type Formatter struct {
 // ParseTag). zone is where Date shows instants; nil means UTC. Calendar dates
 // ("2026-11-23") are never shifted by it.
 func NewFormatter(locale string, zone *time.Location) (*Formatter, error) {
-	d, err := dataFor(locale)
+	return NewFormatterFor(locale, "", zone)
+}
+
+// NewFormatterFor returns the formatter for a customer served by a template
+// locale: words and plural rules are the template's language, formats that
+// language with the customer's region (see FormattingTag): an en template
+// read by a de-CH customer formats as en-CH. An empty or unparseable
+// customer locale formats as the template locale; an unparseable template
+// locale is an error.
+func NewFormatterFor(template, customer string, zone *time.Location) (*Formatter, error) {
+	d, err := dataFor(template, customer)
 	if err != nil {
 		return nil, err
 	}
@@ -31,8 +41,10 @@ func NewFormatter(locale string, zone *time.Location) (*Formatter, error) {
 	return &Formatter{d: d, zone: zone}, nil
 }
 
-// Locale returns the formatter's canonical locale tag.
-func (f *Formatter) Locale() string { return f.d.tag.String() }
+// Locale returns the CLDR locale the formats come from: "en-CH" for an en
+// template read by a de-CH customer, "ja" for a ja template read by one
+// (CLDR has no ja-CH).
+func (f *Formatter) Locale() string { return f.d.name }
 
 // Date formats v in a CLDR date style of the locale: "short", "medium",
 // "long", "full" (with the weekday name) or "time" (hour and minute).
@@ -69,34 +81,27 @@ func (f *Formatter) Date(v any, style string) (string, error) {
 	default:
 		return "", fmt.Errorf("date: %s is not a date (want a time, YYYY-MM-DD or RFC 3339)", describe(v))
 	}
-	tr := f.d.cal.get()
+	c := f.d.cal
+	var pattern string
 	switch style {
 	case "short":
-		return spaces(tr.FmtDateShort(t)), nil
+		pattern = c.short
 	case "medium":
-		return spaces(tr.FmtDateMedium(t)), nil
+		pattern = c.medium
 	case "long":
-		return spaces(tr.FmtDateLong(t)), nil
+		pattern = c.long
 	case "full":
-		return spaces(tr.FmtDateFull(t)), nil
+		pattern = c.full
 	case "time":
 		if calendar {
 			return "", fmt.Errorf("date: %q is a calendar date with no time of day, so style \"time\" cannot show it (use short, medium, long or full, or give an RFC 3339 time)", v)
 		}
-		return spaces(f.fixTime(tr.FmtTimeShort(t))), nil
+		pattern = c.time
+	default:
+		return "", fmt.Errorf("date: unknown style %q (want short, medium, long, full or time)", style)
 	}
-	return "", fmt.Errorf("date: unknown style %q (want short, medium, long, full or time)", style)
-}
-
-// fixTime corrects go-playground's "2:05 pm" for en: CLDR en writes the
-// day period in capitals ("2:05 PM"); en-GB's lower case is right.
-func (f *Formatter) fixTime(s string) string {
-	if f.d.cal.tag == "en" {
-		if strings.HasSuffix(s, " am") || strings.HasSuffix(s, " pm") {
-			return s[:len(s)-2] + strings.ToUpper(s[len(s)-2:])
-		}
-	}
-	return s
+	b := c.appendDate(make([]byte, 0, 48), pattern, t)
+	return string(localDigits(b, c.num.zero)), nil
 }
 
 // Number formats v with the locale's separators and grouping: 1,234,567.5
@@ -112,11 +117,16 @@ func (f *Formatter) Number(v any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("number: %s is not a number", describe(v))
 	}
-	return string(f.appendNumber(nil, d)), nil
+	return string(f.localNumber(d)), nil
+}
+
+// localNumber writes d with the locale's separators and digits.
+func (f *Formatter) localNumber(d decimal) []byte {
+	return localDigits(f.appendNumber(nil, d), f.d.cal.num.zero)
 }
 
 func (f *Formatter) appendNumber(b []byte, d decimal) []byte {
-	ns := &f.d.num
+	ns := &f.d.cal.num
 	if d.neg {
 		b = append(b, ns.minus...)
 	}
@@ -168,16 +178,18 @@ func (f *Formatter) Money(v any, code string) (string, error) {
 	scale, _ := currency.Standard.Rounding(u)
 	d = d.round(scale)
 	sym := f.d.symbol(u)
-	before := f.d.curBefore
+	before := f.d.cal.curBefore
+	// CLDR writes a no-break space between number and symbol, in the
+	// pattern ("#,##0.00 ¤") or by its currencySpacing rule ("IDR 1,234").
 	sep := ""
-	if f.d.curSpaced || needsSpace(sym, before) {
-		sep = " "
+	if f.d.cal.curSpaced || needsSpace(sym, before) {
+		sep = "\u00a0"
 	}
 	// The minus sign leads the whole amount (-€1.00, -1,00 €), CLDR's
 	// implicit negative pattern for every locale herald verifies.
 	b := make([]byte, 0, len(d.ints)+len(d.frac)+len(sym)+8)
 	if d.neg {
-		b = append(b, f.d.num.minus...)
+		b = append(b, f.d.cal.num.minus...)
 		d.neg = false
 	}
 	if before {
@@ -189,11 +201,12 @@ func (f *Formatter) Money(v any, code string) (string, error) {
 		b = append(b, sep...)
 		b = append(b, sym...)
 	}
-	return string(b), nil
+	return string(localDigits(b, f.d.cal.num.zero)), nil
 }
 
 // Plural picks the form matching n's CLDR cardinal plural category in the
-// locale. forms[0] is the "one" form and forms[1] the "other" form; more
+// template's language (the forms are written in it, whatever the
+// customer's region). forms[0] is the "one" form and forms[1] the "other" form; more
 // forms are given as "zero=…", "two=…", "few=…", "many=…" (and "one=…",
 // "other=…" may override the first two). A category with no form falls back
 // to "other". Every '#' in the chosen form becomes n as Number writes it.
@@ -223,13 +236,13 @@ func (f *Formatter) Plural(n any, forms ...string) (string, error) {
 		byForm[form], set[form] = text, true
 	}
 	i, v, w, fr, t := d.pluralOperands()
-	cat := plural.Cardinal.MatchPlural(f.d.tag, i, v, w, fr, t)
+	cat := plural.Cardinal.MatchPlural(f.d.template, i, v, w, fr, t)
 	if int(cat) >= len(set) || !set[cat] {
 		cat = plural.Other
 	}
 	out := byForm[cat]
 	if strings.IndexByte(out, '#') >= 0 {
-		out = strings.ReplaceAll(out, "#", string(f.appendNumber(nil, d)))
+		out = strings.ReplaceAll(out, "#", string(f.localNumber(d)))
 	}
 	return out, nil
 }

@@ -66,7 +66,7 @@ func BenchmarkLoad(b *testing.B) {
 func TestFormatterBoundOncePerZone(t *testing.T) {
 	dir := writeDir(t, benchFiles)
 	var calls atomic.Int32
-	s, err := Load(dir, func(l string, z *time.Location) (Formatter, error) {
+	s, err := Load(dir, func(l, _ string, z *time.Location) (Formatter, error) {
 		calls.Add(1)
 		return fakeFormatter{l, z}, nil
 	})
@@ -90,7 +90,7 @@ func BenchmarkTextTemplateBaseline(b *testing.B) {
 	s, _ := mustLoad(b, benchFiles)
 	f := s.files["en"]
 	t, err := bindField(f.sections["sms"].text, func() map[string]any {
-		m, _ := s.funcsFor(f, time.UTC)
+		m, _, _ := s.funcsFor(f, "", time.UTC)
 		return m
 	}(), true)
 	if err != nil {

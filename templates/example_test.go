@@ -35,7 +35,7 @@ template = "shipment_delay"
 params = ["{{.name}}", "{{.order_id}}"]
 `), 0o644)
 
-	set, err := templates.Load(dir, func(locale string, zone *time.Location) (templates.Formatter, error) {
+	set, err := templates.Load(dir, func(locale, _ string, zone *time.Location) (templates.Formatter, error) {
 		return plainFormatter{zone}, nil
 	})
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 	"text/template/parse"
 
@@ -57,7 +58,16 @@ type file struct {
 
 	layoutHTML, layoutText *layout // nil when the directory has none for this locale
 
-	bound sync.Map // zone name -> *boundFile
+	bound   sync.Map     // bindKey -> *boundFile
+	aliases atomic.Int64 // bindKey entries stored for raw customer locales
+}
+
+// bindKey names one binding of a file's functions: a zone and either a
+// customer locale as written in the audience or (the binding itself) the
+// formatter's own locale, so customers of de-CH and de_CH share one.
+type bindKey struct {
+	zone, locale string
+	resolved     bool
 }
 
 type section struct {
@@ -114,9 +124,10 @@ var allowedKeys = map[string]bool{
 
 // Load reads every <locale>.toml file in dir and parses its templates, with
 // the shared _layout files and _<name>.tmpl partials.
-// formatters supplies date, number, money and plural for a locale and zone;
-// it is called once per (locale, zone) on first render and may be nil when
-// the templates do not use those functions.
+// formatters supplies date, number, money and plural for a template
+// locale, a customer locale and a zone; it is called once per (locale,
+// customer locale, zone) on first render and may be nil when the templates
+// do not use those functions.
 //
 // The error, when not nil, joins one *Error per problem, each naming the
 // file and the line: TOML syntax, unknown keys, wrong value types, template

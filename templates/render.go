@@ -23,8 +23,19 @@ type Formatter interface {
 }
 
 // FormatterFunc returns the Formatter for a template locale (a file's base
-// name, "pt-BR") and a recipient's zone.
-type FormatterFunc func(locale string, zone *time.Location) (Formatter, error)
+// name, "pt-BR"), the recipient's own locale as the audience gives it
+// ("pt-PT", possibly empty or malformed: formats follow the customer's
+// region) and the recipient's zone.
+type FormatterFunc func(locale, customer string, zone *time.Location) (Formatter, error)
+
+// localeNamer is implemented by Formatters that can name the locale they
+// format for; bindings are then shared by every customer locale that
+// resolves to it.
+type localeNamer interface{ Locale() string }
+
+// maxAliases bounds, per file, the customer locale strings remembered: an
+// audience column of distinct junk must not grow memory with its size.
+const maxAliases = 4096
 
 // Content is one rendered section.
 type Content struct {
@@ -117,9 +128,11 @@ type Request struct {
 
 	// Email wraps the text and HTML bodies in the directory's layouts.
 	Email bool
-	// CustomerLocale is the recipient's own locale (BCP 47). When it or
-	// the template locale is right-to-left, the HTML is marked with the
-	// template's direction and language (see Render).
+	// CustomerLocale is the recipient's own locale (BCP 47, "de-CH"): dates,
+	// numbers and money are formatted for its region in the template's
+	// language (see FormatterFunc). When it or the template locale is
+	// right-to-left, the HTML is marked with the template's direction and
+	// language (see RenderMessage).
 	CustomerLocale string
 }
 
@@ -128,6 +141,13 @@ type Request struct {
 // dates shown in zone (nil means UTC). It is RenderMessage without layouts.
 func (s *Set) Render(locale string, sections []string, data map[string]any, zone *time.Location) (Content, error) {
 	return s.RenderMessage(Request{Locale: locale, Sections: sections, Data: data, Zone: zone})
+}
+
+// RenderFor is Render for a customer whose own locale is customer ("de-CH"):
+// the words come from the template locale's file, dates, numbers and money
+// are formatted for the customer's region (see FormatterFunc).
+func (s *Set) RenderFor(locale, customer string, sections []string, data map[string]any, zone *time.Location) (Content, error) {
+	return s.RenderMessage(Request{Locale: locale, CustomerLocale: customer, Sections: sections, Data: data, Zone: zone})
 }
 
 // RenderMessage renders a message.
@@ -145,7 +165,7 @@ func (s *Set) Render(locale string, sections []string, data map[string]any, zone
 // failing action; errors from the Formatter are wrapped, so errors.Is and
 // errors.As reach them.
 func (s *Set) RenderMessage(r Request) (Content, error) {
-	locale, sections, data, zone := r.Locale, r.Sections, r.Data, r.Zone
+	locale, customer, sections, data, zone := r.Locale, r.CustomerLocale, r.Sections, r.Data, r.Zone
 	f := s.files[locale]
 	if f == nil {
 		if path, ok := s.broken[locale]; ok {
@@ -167,7 +187,7 @@ func (s *Set) RenderMessage(r Request) (Content, error) {
 	if zone == nil {
 		zone = time.UTC
 	}
-	b, err := s.bound(f, zone)
+	b, err := s.bound(f, customer, zone)
 	if err != nil {
 		return Content{}, err
 	}
@@ -237,17 +257,25 @@ func bracketed(names []string) string {
 	return strings.Join(out, ", ")
 }
 
-// bound returns the file's templates bound to the zone, building them on
-// first use. Zones are told apart by name (Location.String), which is what
-// IANA zones from the audience are.
-func (s *Set) bound(f *file, zone *time.Location) (*boundFile, error) {
-	key := zone.String()
-	if b, ok := f.bound.Load(key); ok {
+// bound returns the file's templates bound for a customer locale and a
+// zone, building them on first use. Zones are told apart by name
+// (Location.String), which is what IANA zones from the audience are.
+func (s *Set) bound(f *file, customer string, zone *time.Location) (*boundFile, error) {
+	raw := bindKey{zone: zone.String(), locale: customer}
+	if b, ok := f.bound.Load(raw); ok {
 		return b.(*boundFile), nil
 	}
-	funcs, err := s.funcsFor(f, zone)
+	funcs, fm, err := s.funcsFor(f, customer, zone)
 	if err != nil {
 		return nil, err
+	}
+	key := raw
+	if n, ok := fm.(localeNamer); ok {
+		key = bindKey{zone: raw.zone, locale: n.Locale(), resolved: true}
+		if b, ok := f.bound.Load(key); ok {
+			f.alias(raw, b)
+			return b.(*boundFile), nil
+		}
 	}
 	b, err := bindFile(f, funcs, false)
 	if err != nil {
@@ -260,6 +288,9 @@ func (s *Set) bound(f *file, zone *time.Location) (*boundFile, error) {
 	}
 	// Two goroutines may build the same binding at once; keep the first.
 	got, _ := f.bound.LoadOrStore(key, b)
+	if key != raw {
+		f.alias(raw, got)
+	}
 	return got.(*boundFile), nil
 }
 
@@ -302,6 +333,15 @@ func bindFile(f *file, funcs template.FuncMap, plain bool) (*boundFile, error) {
 	return b, nil
 }
 
+// alias remembers which binding a raw customer locale resolved to.
+func (f *file) alias(raw bindKey, b any) {
+	if f.aliases.Load() < maxAliases {
+		if _, loaded := f.bound.LoadOrStore(raw, b); !loaded {
+			f.aliases.Add(1)
+		}
+	}
+}
+
 // bindField clones the parsed template and binds the real functions. The
 // parsed original is never executed, which html/template requires for
 // Clone.
@@ -328,22 +368,23 @@ func bindField(fd *field, funcs template.FuncMap, plain bool) (exec, error) {
 	return nil, nil
 }
 
-// funcsFor builds the function map for a file's locale in a zone.
-func (s *Set) funcsFor(f *file, zone *time.Location) (template.FuncMap, error) {
+// funcsFor builds the function map for a file's locale, a customer locale
+// and a zone.
+func (s *Set) funcsFor(f *file, customer string, zone *time.Location) (template.FuncMap, Formatter, error) {
 	m := localeFuncs(f.tag)
 	m[isolateName] = isolateFunc(f.dir)
 	if s.formatters == nil {
-		return m, nil
+		return m, nil, nil
 	}
-	fm, err := s.formatters(f.locale, zone)
+	fm, err := s.formatters(f.locale, customer, zone)
 	if err != nil {
-		return nil, &Error{File: f.path, Msg: fmt.Sprintf("no formatter for locale %q in zone %s: %v", f.locale, zone, err), Err: err}
+		return nil, nil, &Error{File: f.path, Msg: fmt.Sprintf("no formatter for locale %q in zone %s: %v", f.locale, zone, err), Err: err}
 	}
 	m["date"] = fm.Date
 	m["number"] = fm.Number
 	m["money"] = fm.Money
 	m["plural"] = fm.Plural
-	return m, nil
+	return m, fm, nil
 }
 
 // sortedKeys returns a map's keys in order, for deterministic output.

@@ -50,7 +50,10 @@ func (f fakeFormatter) Plural(n any, forms ...string) (string, error) {
 	return strings.ReplaceAll(forms[len(forms)-1], "#", fmt.Sprint(n)), nil
 }
 
-func fakeFormatters(locale string, zone *time.Location) (Formatter, error) {
+func fakeFormatters(locale, customer string, zone *time.Location) (Formatter, error) {
+	if customer != "" {
+		locale += "@" + customer
+	}
 	return fakeFormatter{locale: locale, zone: zone}, nil
 }
 
@@ -293,7 +296,7 @@ func TestRenderWithoutFormatter(t *testing.T) {
 
 func TestRenderFormatterFuncError(t *testing.T) {
 	dir := writeDir(t, map[string]string{"en.toml": "[sms]\ntext = \"x\"\n"})
-	s, err := Load(dir, func(string, *time.Location) (Formatter, error) { return nil, errors.New("no CLDR data") })
+	s, err := Load(dir, func(string, string, *time.Location) (Formatter, error) { return nil, errors.New("no CLDR data") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,5 +361,43 @@ func TestSetAccessors(t *testing.T) {
 	}
 	if sec, ok := s.Pick("it", []string{"sms", "default"}); !ok || sec != "default" {
 		t.Errorf("Pick = %q %v", sec, ok)
+	}
+}
+
+// namedFormatter names the locale it formats for, as locales.Formatter does.
+type namedFormatter struct{ fakeFormatter }
+
+func (f namedFormatter) Locale() string { return f.locale }
+
+// TestRenderForCustomerLocale: the customer's locale reaches the
+// FormatterFunc, and customer locales that resolve to the same formatting
+// locale share one binding instead of building one per spelling.
+func TestRenderForCustomerLocale(t *testing.T) {
+	dir := writeDir(t, map[string]string{"en.toml": "[sms]\ntext = \"{{date .eta \\\"short\\\"}}\"\n"})
+	var calls []string
+	var mu sync.Mutex
+	s, err := Load(dir, func(l, customer string, z *time.Location) (Formatter, error) {
+		mu.Lock()
+		calls = append(calls, customer)
+		mu.Unlock()
+		region := strings.ReplaceAll(customer, "_", "-")
+		return namedFormatter{fakeFormatter{locale: l + "@" + region, zone: z}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := map[string]any{"eta": "2026-11-05"}
+	for _, customer := range []string{"de-CH", "de_CH", "de-CH", "de_CH", "en-GB"} {
+		c, err := s.RenderFor("en", customer, []string{"sms"}, data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "en@" + strings.ReplaceAll(customer, "_", "-") + "/short:2026-11-05 00:00"
+		if c.Text != want {
+			t.Errorf("customer %s: got %q, want %q", customer, c.Text, want)
+		}
+	}
+	if got := strings.Join(calls, ","); got != "de-CH,de_CH,en-GB" {
+		t.Errorf("FormatterFunc called for %s; want once per spelling: de-CH,de_CH,en-GB", got)
 	}
 }

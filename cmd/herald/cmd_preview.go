@@ -62,6 +62,7 @@ func printPreview(io stdio, pv *campaign.Preview) {
 	}
 	fmt.Fprintf(io.out, "\nchannel:   %s (%s, %s backend)\n", m.Channel, pv.Channel.Kind, pv.Channel.Backend)
 	fmt.Fprintf(io.out, "locale:    %s (%s)\n", m.Locale, row.LocaleReason)
+	fmt.Fprintf(io.out, "formats:   %s (%s)\n", pv.FormatLocale, formatsReason(m.Locale, row.Recipient.Locale, pv.FormatLocale))
 	if !row.SendAt.IsZero() {
 		fmt.Fprintf(io.out, "send at:   %s (%s)\n", row.SendAt.Format("2006-01-02 15:04 MST"), row.Zone)
 	}
@@ -84,4 +85,16 @@ func printPreview(io stdio, pv *campaign.Preview) {
 	if m.HTML != "" {
 		fmt.Fprintf(io.out, "\n(HTML part: %d bytes; --out writes it to a file)\n", len(m.HTML))
 	}
+}
+
+// formatsReason says where the formatting locale came from: the template's
+// language with the customer's region, or the template locale itself.
+func formatsReason(template, customer, formats string) string {
+	if strings.TrimSpace(customer) == "" {
+		return "no customer locale: the template's formats"
+	}
+	if formats == template {
+		return fmt.Sprintf("template %s, customer %s", template, customer)
+	}
+	return fmt.Sprintf("template language %s with the region of customer %s", template, customer)
 }
