@@ -11,6 +11,7 @@ import (
 	"herald/audience"
 	"herald/campaign/schedule"
 	"herald/channels"
+	"herald/channels/sms"
 	"herald/locales"
 	"herald/state"
 	"herald/templates"
@@ -312,6 +313,9 @@ func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
 	})
 	if err != nil {
 		return channels.Message{}, err
+	}
+	if cand.Channel.Kind == channels.KindSMS {
+		content.Text = sms.Normalize(content.Text)
 	}
 	return channels.Message{
 		Campaign:       p.Campaign.Name,

@@ -20,6 +20,7 @@ package sms
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -229,4 +230,22 @@ func Check(channel string, m channels.Message, maxSegments int) []channels.Probl
 		Severity: "error",
 		Message:  fmt.Sprintf("%s: %d segments (%s) exceeds max_segments = %d", channel, c.Segments, why, maxSegments),
 	}}
+}
+
+// spaces are the Unicode spaces CLDR puts in formatted numbers, money and
+// dates (no-break, narrow no-break, thin, figure). None is in GSM-7.
+var spaces = strings.NewReplacer("\u00a0", " ", "\u202f", " ", "\u2009", " ", "\u2007", " ")
+
+// Normalize returns text with CLDR's no-break spaces made plain when that
+// lets the text be sent as GSM-7: one such space in `129,90 €` would
+// otherwise send the whole SMS as UCS-2, at 70 characters a segment instead
+// of 160. A text that needs UCS-2 anyway keeps its spaces.
+func Normalize(text string) string {
+	if IsGSM7(text) {
+		return text
+	}
+	if plain := spaces.Replace(text); IsGSM7(plain) {
+		return plain
+	}
+	return text
 }

@@ -195,3 +195,22 @@ func BenchmarkSegments(b *testing.B) {
 		Segments(text)
 	}
 }
+
+// CLDR's no-break spaces in formatted money must not turn a GSM-7 SMS
+// into UCS-2; a text that is UCS-2 anyway is left as written.
+func TestNormalizeKeepsGSM7(t *testing.T) {
+	for in, want := range map[string]string{
+		"Total 129,90\u00a0€, arrives 5\u202fnov.": "Total 129,90 €, arrives 5 nov.",
+		"plain text":                     "plain text",
+		"Заказ 1\u00a0234,50\u00a0₽":     "Заказ 1\u00a0234,50\u00a0₽",
+		"ご注文 1\u00a0234":                "ご注文 1\u00a0234",
+	} {
+		got := Normalize(in)
+		if got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+		if IsGSM7(want) && Segments(got).Encoding != GSM7 {
+			t.Errorf("%q is still not GSM-7 after Normalize", in)
+		}
+	}
+}
