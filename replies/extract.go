@@ -29,6 +29,10 @@ type Email struct {
 	Subject string    // decoded from RFC 2047
 	Date    time.Time // zero when the Date header is missing or unreadable
 	Text    string    // only the new text the customer wrote
+	// Auto names the header that marks the message as written by a
+	// machine (an out-of-office, a vacation responder, a list robot), ""
+	// for a person's reply. See autoReplyHeader.
+	Auto string
 }
 
 // ExtractReply parses a raw RFC 5322 message and keeps the reply text: the
@@ -68,7 +72,34 @@ func ExtractReply(raw []byte) (Email, error) {
 		body = htmlToText(env.HTML)
 	}
 	e.Text = stripHistory(body)
+	e.Auto = autoReplyHeader(env.GetHeader)
 	return e, nil
+}
+
+// autoReplyHeader returns the header (name and value) that marks a message
+// as automatic, "" when none does: Auto-Submitted with any value but "no"
+// (RFC 3834 §5), the X-Autoreply and X-Autorespond headers that
+// vacation responders and some ticket systems set instead, and
+// Precedence auto_reply, bulk or junk. An automatic reply is not the
+// customer speaking, so its words are never keywords.
+func autoReplyHeader(get func(string) string) string {
+	if v := strings.TrimSpace(get("Auto-Submitted")); v != "" {
+		// "auto-replied; owner-email=..." : the keyword is before any parameter.
+		kw, _, _ := strings.Cut(v, ";")
+		if !strings.EqualFold(strings.TrimSpace(kw), "no") {
+			return "Auto-Submitted: " + v
+		}
+	}
+	for _, h := range []string{"X-Autoreply", "X-Autorespond"} {
+		if v := strings.TrimSpace(get(h)); v != "" {
+			return h + ": " + v
+		}
+	}
+	switch v := strings.ToLower(strings.TrimSpace(get("Precedence"))); v {
+	case "auto_reply", "bulk", "junk":
+		return "Precedence: " + v
+	}
+	return ""
 }
 
 var msgIDRe = regexp.MustCompile(`<[^<>\s]+>`)

@@ -85,6 +85,9 @@ func runRepliesFetch(c *cli.Context, io stdio) error {
 		return err
 	}
 	line := fmt.Sprintf("%s, %d matched, %s", fetchCount(sum.New, "new reply", "new replies"), sum.Matched, fetchCount(sum.OptOuts, "opt-out", "opt-outs"))
+	if sum.Auto > 0 {
+		line += fmt.Sprintf(", %s (not counted as replies)", fetchCount(sum.Auto, "automatic reply", "automatic replies"))
+	}
 	if sum.Duplicates > 0 {
 		line += fmt.Sprintf(" (%d already logged)", sum.Duplicates)
 	}
