@@ -76,6 +76,24 @@ func ExtractReply(raw []byte) (Email, error) {
 	return e, nil
 }
 
+// withoutComments drops RFC 5322 comments ("(...)", nested) from a header
+// value.
+func withoutComments(v string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range v {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // autoReplyHeader returns the header (name and value) that marks a message
 // as automatic, "" when none does: Auto-Submitted with any value but "no"
 // (RFC 3834 §5), the X-Autoreply and X-Autorespond headers that
@@ -84,8 +102,9 @@ func ExtractReply(raw []byte) (Email, error) {
 // customer speaking, so its words are never keywords.
 func autoReplyHeader(get func(string) string) string {
 	if v := strings.TrimSpace(get("Auto-Submitted")); v != "" {
-		// "auto-replied; owner-email=..." : the keyword is before any parameter.
-		kw, _, _ := strings.Cut(v, ";")
+		// "auto-replied; owner-email=..." : the keyword is before any
+		// parameter, and RFC 5322 comments may surround it.
+		kw, _, _ := strings.Cut(withoutComments(v), ";")
 		if !strings.EqualFold(strings.TrimSpace(kw), "no") {
 			return "Auto-Submitted: " + v
 		}
