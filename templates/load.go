@@ -47,6 +47,9 @@ type file struct {
 	tag      language.Tag
 	sections map[string]*section
 	names    []string // section names, sorted
+	// unsubscribe holds [unsubscribe]'s texts (see UnsubscribeSection);
+	// it is not a message section.
+	unsubscribe map[string]string
 
 	bound sync.Map // zone name -> *boundFile
 }
@@ -194,6 +197,12 @@ func parseFile(path, locale string, tag language.Tag, src string) (*file, []erro
 		errs = append(errs, &Error{File: path, Line: line, Msg: fmt.Sprintf(format, args...)})
 	}
 	for name, v := range doc {
+		if name == UnsubscribeSection {
+			var uerrs []error
+			f.unsubscribe, uerrs = parseUnsubscribe(path, v, pos)
+			errs = append(errs, uerrs...)
+			continue
+		}
 		tbl, ok := v.(map[string]any)
 		if !ok {
 			if _, isArr := v.([]map[string]any); isArr {
