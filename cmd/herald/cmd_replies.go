@@ -22,6 +22,7 @@ func repliesCommand(io stdio) *cli.Command {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8025", Usage: "`ADDRESS` to listen on (host:port)"},
 					&cli.BoolFlag{Name: "insecure", Usage: "start endpoints that cannot verify their provider's signature (local testing only)"},
+					&cli.StringSliceFlag{Name: "campaign", Usage: "campaign `FILE` whose templates' [unsubscribe] section words the unsubscribe page (repeatable)"},
 				},
 				Action: func(c *cli.Context) error { return runRepliesServe(c, io) },
 			},
@@ -49,7 +50,7 @@ func runRepliesServe(c *cli.Context, io stdio) error {
 		return &hinted{err: usagef("cannot listen on %s: %v", c.String("listen"), err), hint: "pick a free address with --listen host:port"}
 	}
 	defer ln.Close()
-	opts := replies.ServerOptions{Config: cfg, Insecure: c.Bool("insecure"), Logger: log}
+	opts := replies.ServerOptions{Config: cfg, Insecure: c.Bool("insecure"), Logger: log, CampaignFiles: c.StringSlice("campaign")}
 	if opts.Insecure && cfg.PublicURL == "" {
 		// Local testing: requests are signed for the address we listen on.
 		opts.BaseURL = "http://" + ln.Addr().String()
