@@ -33,6 +33,9 @@ type Email struct {
 	// machine (an out-of-office, a vacation responder, a list robot), ""
 	// for a person's reply. See autoReplyHeader.
 	Auto string
+	// DSN is the delivery report of a bounce (multipart/report), nil for
+	// any other message. A DSN is automatic too.
+	DSN *DSN
 }
 
 // ExtractReply parses a raw RFC 5322 message and keeps the reply text: the
@@ -73,6 +76,15 @@ func ExtractReply(raw []byte) (Email, error) {
 	}
 	e.Text = stripHistory(body)
 	e.Auto = autoReplyHeader(env.GetHeader)
+	if d, ok := parseDSN(env); ok {
+		e.DSN = &d
+		if e.Auto == "" {
+			e.Auto = "Content-Type: multipart/report; report-type=delivery-status"
+		}
+		if d.OriginalID != "" && e.InReplyTo == "" {
+			e.InReplyTo = d.OriginalID // the message that bounced, for matching
+		}
+	}
 	return e, nil
 }
 

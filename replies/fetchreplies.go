@@ -41,6 +41,7 @@ type FetchSummary struct {
 	Matched    int // ... of which were matched to a send
 	OptOuts    int // ... of which asked to stop
 	Auto       int // ... of which were automatic replies (action auto)
+	Bounces    int // ... of which were bounces of herald's e-mails (source bounce suppressions)
 	Duplicates int // messages whose Message-ID replies.csv already had
 	Unreadable int // messages that could not be parsed, skipped
 }
@@ -171,6 +172,16 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 				sum.Auto++
 				log.Info("automatic reply logged with action auto: not a customer reply, keywords ignored", "uid", m.UID, "header", e.Auto)
 			}
+			if e.DSN != nil && ref != nil {
+				bounced, err := suppressBounce(ctx, cfg.Store, ref, *e.DSN, now())
+				if err != nil {
+					return sum, err
+				}
+				if bounced != "" {
+					sum.Bounces++
+					row.Text = bounced
+				}
+			}
 			// Act before logging: a failure leaves the message unlogged, and
 			// the next run retries the idempotent suppression.
 			addrs := []string{e.From}
@@ -220,6 +231,36 @@ func emailAction(e Email) Action {
 		return ActionNone
 	}
 	return action
+}
+
+// suppressBounce suppresses, with source bounce, the address a bounced
+// herald e-mail was sent to, when the report says that very address failed
+// for good (a forwarding target failing says nothing about the address
+// herald wrote to). It returns the text logged for the report, "" when
+// nothing was suppressed.
+func suppressBounce(ctx context.Context, store state.Store, ref *sendRef, d DSN, at time.Time) (string, error) {
+	for _, f := range d.Failed {
+		if state.NormalizeAddress(f.Address) != state.NormalizeAddress(ref.Address) {
+			continue
+		}
+		reason := "bounce " + f.Status
+		if f.Diagnostic != "" {
+			reason += ": " + shortText(f.Diagnostic, 80)
+		}
+		if _, err := store.AddSuppression(ctx, state.Suppression{Address: ref.Address, Channel: ref.Channel, Reason: reason, AddedAt: at, Source: state.SourceBounce}); err != nil {
+			return "", err
+		}
+		return "delivery to " + ref.Address + " failed: " + reason, nil
+	}
+	return "", nil
+}
+
+func shortText(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // ErrNoMailbox is returned by FetchReplies when [replies.imap] is not

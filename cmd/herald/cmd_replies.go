@@ -89,6 +89,9 @@ func runRepliesFetch(c *cli.Context, io stdio) error {
 	if sum.Auto > 0 {
 		line += fmt.Sprintf(", %s (not counted as replies)", fetchCount(sum.Auto, "automatic reply", "automatic replies"))
 	}
+	if sum.Bounces > 0 {
+		line += fmt.Sprintf(", %s (address suppressed)", fetchCount(sum.Bounces, "bounce", "bounces"))
+	}
 	if sum.Duplicates > 0 {
 		line += fmt.Sprintf(" (%d already logged)", sum.Duplicates)
 	}
