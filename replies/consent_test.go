@@ -29,6 +29,7 @@ func TestConsentRules(t *testing.T) {
 		address string
 		action  string                                                      // replies.csv action expected
 		lifts   func(source string) bool                                    // whether the suppression goes
+		stops   bool                                                        // a keyword suppression of its own is added
 		deliver func(t *testing.T, stateSetup func(stateDir string)) string // returns the state dir
 	}
 	never := func(string) bool { return false }
@@ -45,7 +46,7 @@ func TestConsentRules(t *testing.T) {
 		},
 		{
 			name: "STOP by signed Twilio webhook", channel: "sms", address: phone, action: "stop",
-			lifts:   never,
+			lifts: never, stops: true,
 			deliver: smsReply("SMc3", phone, "STOP"),
 		},
 		{
@@ -76,6 +77,11 @@ func TestConsentRules(t *testing.T) {
 				want := []string{supKey(other)}
 				if !in.lifts(source) {
 					want = append(want, supKey(before))
+				}
+				if in.stops && source != state.SourceKeyword {
+					// The STOP is recorded in its own right, so a later
+					// START lifts it and leaves the other source's row.
+					want = append(want, in.address+" "+in.channel+" "+state.SourceKeyword)
 				}
 				slices.Sort(want)
 				if got := suppressionKeys(t, dir); !slices.Equal(got, want) {
@@ -217,5 +223,24 @@ func TestAutoReplyHeaders(t *testing.T) {
 		if got := emailAction(e); got != want {
 			t.Errorf("%s with text STOP: action %q, want %q", tt.header, got, want)
 		}
+	}
+}
+
+// The case: a customer texts STOP, an operator then puts the same
+// number on a legal hold, and the customer texts START. The START lifts
+// the STOP, and the hold stays.
+func TestStartLeavesAnOperatorHoldOverAStop(t *testing.T) {
+	const phone = "+6281234567890"
+	h := newHarness(t, fullConfig, sends...)
+	h.mustSend(twilioReq(twilioToken, "/webhooks/twilio", twilioSMS("SMh1", phone, "STOP")))
+	if err := addSuppression(h.state, state.Suppression{Address: phone, Channel: "sms", Reason: "legal hold: complaint", Source: state.SourceOperator}); err != nil {
+		t.Fatal(err)
+	}
+	h.mustSend(twilioReq(twilioToken, "/webhooks/twilio", twilioSMS("SMh2", phone, "START")))
+	if got, want := suppressionKeys(t, h.state), []string{phone + " sms operator"}; !slices.Equal(got, want) {
+		t.Errorf("suppressions after STOP, hold, START: %v, want %v", got, want)
+	}
+	if !h.suppressed(phone, "sms") {
+		t.Error("the number is sendable again despite the legal hold")
 	}
 }
