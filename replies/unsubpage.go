@@ -121,7 +121,7 @@ func (s *Server) unsubscribeLang(channel, address string, r *http.Request) pageL
 	var prefs []language.Tag
 	var camp, locale string
 	if channel != "" && s.index.refresh() == nil {
-		if ref := s.index.byAddress(channel, address); ref != nil && ref.Locale != "" {
+		if ref := s.index.lastSend(channel, address); ref != nil && ref.Locale != "" {
 			camp, locale = ref.Campaign, ref.Locale
 			if tag, err := language.Parse(locale); err == nil {
 				prefs = append(prefs, tag)
