@@ -193,16 +193,18 @@ func (p *Planner) Plan(rec *audience.Recipient) *Row {
 		row.State, row.Reason = StateInDoubt, row.Outcome.InDoubtReason
 	case row.Outcome.Failed:
 		row.State = StateFailed
-	case err != nil:
-		row.skip(ReasonExpired)
-	case expired:
-		row.skip(ReasonExpired)
+	// No usable channel is the reason whatever the time (SPEC 3): an
+	// opt-out must not read as "expired" because the campaign also ended.
 	case len(cands) == 0:
 		if firstRefusal != "" {
 			row.skip(firstRefusal)
 		} else {
 			row.skip(ReasonNoChannel)
 		}
+	case err != nil:
+		row.skip(ReasonExpired)
+	case expired:
+		row.skip(ReasonExpired)
 	case p.Campaign.Frequency != nil && p.journal.SentSince(rec.ID, at.Add(-p.Campaign.Frequency.Per)) >= p.Campaign.Frequency.Count:
 		row.skip(ReasonFrequency)
 	case !at.After(p.Now):

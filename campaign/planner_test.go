@@ -211,6 +211,50 @@ kathmandu,c@example.com,Asia/Kathmandu,de
 	}
 }
 
+// SPEC 3: with no usable channel the refusal is the reason whatever the
+// time; expired applies only to a recipient who could have been sent to.
+func TestReasonPrecedenceWhenExpired(t *testing.T) {
+	cfg, c := testSetup(t, "", `
+name = "late"
+audience = "people.csv"
+templates = "t"
+default_locale = "en"
+channels = ["sms", "email"]
+[schedule]
+start = "2026-11-24T10:00:00Z"
+days = ["mon"]
+expire = "24h"
+default_timezone = "UTC"
+`)
+	if _, err := cfg.Store.AddSuppression(context.Background(), state.Suppression{Address: "+6281200000002", Channel: "all", Source: state.SourceKeyword}); err != nil {
+		t.Fatal(err)
+	}
+	recs := recipients(t, `id,email,phone,opt_out
+opted-out-and-expired,a@example.com,+6281200000001,all
+suppressed-and-expired,,+6281200000002,
+no-channel-and-expired,,,
+usable-and-expired,d@example.com,,
+`)
+	// Start is a Tuesday and only Mondays are open: the first send time,
+	// six days on, is past start + expire for everyone.
+	p, err := NewPlanner(context.Background(), cfg, c, time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"opted-out-and-expired":  ReasonOptedOut,
+		"suppressed-and-expired": ReasonSuppressed,
+		"no-channel-and-expired": ReasonNoChannel,
+		"usable-and-expired":     ReasonExpired,
+	}
+	for _, rec := range recs {
+		row := p.Plan(rec)
+		if row.State != StateSkipped || row.Reason != want[rec.ID] {
+			t.Errorf("%s: state %s reason %q, want skipped %q", rec.ID, row.State, row.Reason, want[rec.ID])
+		}
+	}
+}
+
 func TestShardsPartitionTheAudience(t *testing.T) {
 	const n = 3
 	seen := map[string]int{}

@@ -174,5 +174,86 @@ channel_secret = "${LINE_SECRET}"
 		if got := run(); got != "0 new replies, 0 matched, 0 opt-outs\n" {
 			t.Errorf("second fetch printed %q", got)
 		}
+		// An out-of-office and a bounce are counted apart.
+		srv.appendMsg(t, "INBOX", rawMail(`
+From: alice@example.com
+To: replies@acme.example
+Subject: Out of office
+Message-ID: <ooo-cli@example.com>
+In-Reply-To: <c.shipment-delay.r42.7f3a@notify.acme.example>
+X-Autoreply: yes
+`, "STOP\n"))
+		srv.appendMsg(t, "INBOX", dsn("BCLI", "failed", "5.1.1", "dave@example.com", "<c.shipment-delay.r50.0001@notify.acme.example>"))
+		if got := run(); got != "2 new replies, 2 matched, 0 opt-outs, 2 automatic replies (not counted as replies), 1 bounce (address suppressed)\n" {
+			t.Errorf("third fetch printed %q", got)
+		}
+	})
+
+	t.Run("serve words the unsubscribe page from the campaign", func(t *testing.T) {
+		dir := t.TempDir()
+		files := map[string]string{
+			"herald.toml": "state_dir = \"state\"\npublic_url = \"https://notify.example.com\"\n[channels.mail]\nbackend = \"outbox\"\nkind = \"email\"\n",
+			"delay.toml":  "name = \"delay\"\naudience = \"people.csv\"\ntemplates = \"t\"\ndefault_locale = \"en\"\nchannels = [\"mail\"]\n",
+			"t/en.toml":   "[email]\nsubject = \"Delayed\"\ntext = \"Delayed.\"\n",
+			"t/ja.toml":   "[email]\nsubject = \"遅延\"\ntext = \"遅延です。\"\n[unsubscribe]\ntitle = \"アクメ便のお知らせの配信停止\"\n",
+			"t/ar.toml":   "[email]\nsubject = \"تأخير\"\ntext = \"تأخير.\"\n",
+		}
+		for name, body := range files {
+			p := filepath.Join(dir, name)
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stateDir := filepath.Join(dir, "state")
+		writeJournal(t, stateDir,
+			state.Entry{Campaign: "delay", Recipient: "c-1", Channel: "mail", Address: "taro@example.jp", Locale: "ja", Status: state.StatusSent, Attempt: 1},
+			state.Entry{Campaign: "delay", Recipient: "c-2", Channel: "mail", Address: "layla@example.eg", Locale: "ar", Status: state.StatusSent, Attempt: 1},
+		)
+		cmd := exec.Command(bin, "replies", "serve", "--listen", "127.0.0.1:0", "--campaign", "delay.toml")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "HERALD_CONFIG=")
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Wait()
+		defer cmd.Process.Kill()
+		lines := bufio.NewScanner(stderr)
+		addr := ""
+		addrRe := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
+		var logs strings.Builder
+		for addr == "" && lines.Scan() {
+			logs.WriteString(lines.Text() + "\n")
+			if m := addrRe.FindStringSubmatch(lines.Text()); m != nil {
+				addr = m[1]
+			}
+		}
+		if addr == "" {
+			t.Fatalf("no listening line:\n%s", logs.String())
+		}
+		go io.Copy(io.Discard, stderr)
+		key, err := state.OpenFiles(stateDir).UnsubscribeKey(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		get := func(address string) string {
+			resp, err := http.Get("http://" + addr + "/unsubscribe/" + state.UnsubscribeSigner{Key: key}.Token("mail", address))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return string(b)
+		}
+		if page := get("taro@example.jp"); !strings.Contains(page, `<html lang="ja" dir="ltr">`) || !strings.Contains(page, "<h1>アクメ便のお知らせの配信停止</h1>") || !strings.Contains(page, ">配信を停止する</button>") {
+			t.Errorf("Japanese page:\n%s", page)
+		}
+		if page := get("layla@example.eg"); !strings.Contains(page, `<html lang="ar" dir="rtl">`) || !strings.Contains(page, "<h1>إلغاء الاشتراك</h1>") {
+			t.Errorf("Arabic page:\n%s", page)
+		}
 	})
 }

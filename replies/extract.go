@@ -29,6 +29,13 @@ type Email struct {
 	Subject string    // decoded from RFC 2047
 	Date    time.Time // zero when the Date header is missing or unreadable
 	Text    string    // only the new text the customer wrote
+	// Auto names the header that marks the message as written by a
+	// machine (an out-of-office, a vacation responder, a list robot), ""
+	// for a person's reply. See autoReplyHeader.
+	Auto string
+	// DSN is the delivery report of a bounce (multipart/report), nil for
+	// any other message. A DSN is automatic too.
+	DSN *DSN
 }
 
 // ExtractReply parses a raw RFC 5322 message and keeps the reply text: the
@@ -68,7 +75,62 @@ func ExtractReply(raw []byte) (Email, error) {
 		body = htmlToText(env.HTML)
 	}
 	e.Text = stripHistory(body)
+	e.Auto = autoReplyHeader(env.GetHeader)
+	if d, ok := parseDSN(env); ok {
+		e.DSN = &d
+		if e.Auto == "" {
+			e.Auto = "Content-Type: multipart/report; report-type=delivery-status"
+		}
+		if d.OriginalID != "" && e.InReplyTo == "" {
+			e.InReplyTo = d.OriginalID // the message that bounced, for matching
+		}
+	}
 	return e, nil
+}
+
+// withoutComments drops RFC 5322 comments ("(...)", nested) from a header
+// value.
+func withoutComments(v string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range v {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// autoReplyHeader returns the header (name and value) that marks a message
+// as automatic, "" when none does: Auto-Submitted with any value but "no"
+// (RFC 3834 §5), the X-Autoreply and X-Autorespond headers that
+// vacation responders and some ticket systems set instead, and
+// Precedence auto_reply, bulk or junk. An automatic reply is not the
+// customer speaking, so its words are never keywords.
+func autoReplyHeader(get func(string) string) string {
+	if v := strings.TrimSpace(get("Auto-Submitted")); v != "" {
+		// "auto-replied; owner-email=..." : the keyword is before any
+		// parameter, and RFC 5322 comments may surround it.
+		kw, _, _ := strings.Cut(withoutComments(v), ";")
+		if !strings.EqualFold(strings.TrimSpace(kw), "no") {
+			return "Auto-Submitted: " + v
+		}
+	}
+	for _, h := range []string{"X-Autoreply", "X-Autorespond"} {
+		if v := strings.TrimSpace(get(h)); v != "" {
+			return h + ": " + v
+		}
+	}
+	switch v := strings.ToLower(strings.TrimSpace(get("Precedence"))); v {
+	case "auto_reply", "bulk", "junk":
+		return "Precedence: " + v
+	}
+	return ""
 }
 
 var msgIDRe = regexp.MustCompile(`<[^<>\s]+>`)

@@ -40,6 +40,8 @@ type FetchSummary struct {
 	New        int // rows appended to replies.csv
 	Matched    int // ... of which were matched to a send
 	OptOuts    int // ... of which asked to stop
+	Auto       int // ... of which were automatic replies (action auto)
+	Bounces    int // ... of which were bounces of herald's e-mails (source bounce suppressions)
 	Duplicates int // messages whose Message-ID replies.csv already had
 	Unreadable int // messages that could not be parsed, skipped
 }
@@ -58,7 +60,9 @@ func IMAPStatePath(stateDir string) string { return filepath.Join(stateDir, "ima
 // the last run, keeps each one's new text, matches it to the e-mail herald
 // sent (In-Reply-To, then References, then the plus-address token, then the
 // sender's address) and appends it to replies.csv; STOP-like replies
-// suppress the sender's address on that e-mail channel and START lifts it.
+// suppress the sender's address on that e-mail channel. Nothing read here
+// lifts a suppression (see emailAction), and automatic replies are logged
+// with action auto and act on nothing.
 //
 // It never logs a Message-ID twice: the ids already in replies.csv are
 // skipped, so a run that stopped between appending and checkpointing, or a
@@ -162,11 +166,22 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 					row.InReplyTo = ref.MessageID
 				}
 			}
-			action := Classify(e.Text)
-			if strings.TrimSpace(e.Text) == "" {
-				action = Classify(stripReplyPrefix(e.Subject)) // "Unsubscribe" in the subject, nothing in the body
-			}
+			action := emailAction(e)
 			row.Action = string(action)
+			if action == ActionAuto {
+				sum.Auto++
+				log.Info("automatic reply logged with action auto: not a customer reply, keywords ignored", "uid", m.UID, "header", e.Auto)
+			}
+			if e.DSN != nil && ref != nil {
+				bounced, err := suppressBounce(ctx, cfg.Store, ref, *e.DSN, now())
+				if err != nil {
+					return sum, err
+				}
+				if bounced != "" {
+					sum.Bounces++
+					row.Text = bounced
+				}
+			}
 			// Act before logging: a failure leaves the message unlogged, and
 			// the next run retries the idempotent suppression.
 			addrs := []string{e.From}
@@ -194,6 +209,58 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 			return sum, nil
 		}
 	}
+}
+
+// emailAction decides what an e-mail reply asks for. An automatic reply
+// (out of office, RFC 3834) is ActionAuto whatever it says: a vacation
+// notice that quotes "stop" unsubscribes nobody. A person's STOP, in the
+// body or, with an empty body, in the subject, opts out; HELP is logged.
+// START, UNSTOP or "Yes" in an e-mail is an ordinary reply (action ""):
+// e-mail replies never re-subscribe anyone, because "Yes" is how people
+// answer a question, and a mailbox can be written from by someone other
+// than the customer who unsubscribed.
+func emailAction(e Email) Action {
+	if e.Auto != "" {
+		return ActionAuto
+	}
+	action := Classify(e.Text)
+	if strings.TrimSpace(e.Text) == "" {
+		action = Classify(stripReplyPrefix(e.Subject)) // "Unsubscribe" in the subject, nothing in the body
+	}
+	if action == ActionStart {
+		return ActionNone
+	}
+	return action
+}
+
+// suppressBounce suppresses, with source bounce, the address a bounced
+// herald e-mail was sent to, when the report says that very address failed
+// for good (a forwarding target failing says nothing about the address
+// herald wrote to). It returns the text logged for the report, "" when
+// nothing was suppressed.
+func suppressBounce(ctx context.Context, store state.Store, ref *sendRef, d DSN, at time.Time) (string, error) {
+	for _, f := range d.Failed {
+		if state.NormalizeAddress(f.Address) != state.NormalizeAddress(ref.Address) {
+			continue
+		}
+		reason := "bounce " + f.Status
+		if f.Diagnostic != "" {
+			reason += ": " + shortText(f.Diagnostic, 80)
+		}
+		if _, err := store.AddSuppression(ctx, state.Suppression{Address: ref.Address, Channel: ref.Channel, Reason: reason, AddedAt: at, Source: state.SourceBounce}); err != nil {
+			return "", err
+		}
+		return "delivery to " + ref.Address + " failed: " + reason, nil
+	}
+	return "", nil
+}
+
+func shortText(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // ErrNoMailbox is returned by FetchReplies when [replies.imap] is not

@@ -267,6 +267,13 @@ func (ix *journalIndex) forReply(channel, from, inReplyTo string) *sendRef {
 	return ix.byAddress(channel, from)
 }
 
+// lastSend finds the last send to address on channel.
+func (ix *journalIndex) lastSend(channel, address string) *sendRef {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.byAddress(channel, address)
+}
+
 // forProviderID finds the send a delivery status is about.
 func (ix *journalIndex) forProviderID(channel, id string) *sendRef {
 	ix.mu.Lock()

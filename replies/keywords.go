@@ -17,6 +17,7 @@ const (
 	ActionStop  Action = "stop"  // opt out: suppress the sender on that channel
 	ActionStart Action = "start" // opt back in: lift the suppression
 	ActionHelp  Action = "help"  // asks for help; logged, nothing changes
+	ActionAuto  Action = "auto"  // an automatic e-mail reply (RFC 3834): logged, never a keyword
 )
 
 // stopWords are the opt-out keywords. Only the English ones are provider

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"herald/campaign"
 	"herald/channels"
 	"herald/state"
+	"herald/templates"
 )
 
 // MaxBody is the largest webhook or unsubscribe body replies serve reads;
@@ -47,6 +47,9 @@ type ServerOptions struct {
 	BaseURL string
 	Logger  *slog.Logger     // nil: discard
 	Now     func() time.Time // nil: time.Now
+	// CampaignFiles are campaign files whose templates' [unsubscribe]
+	// sections word the unsubscribe page for their recipients.
+	CampaignFiles []string
 }
 
 // Server is the HTTP receiver of `herald replies serve`: provider webhooks
@@ -66,6 +69,7 @@ type Server struct {
 	store  state.Store
 	seen   *seenSet
 	signer state.UnsubscribeSigner
+	pages  map[string]*templates.Set // campaign name -> templates with [unsubscribe]
 }
 
 // endpoint is one channel's webhook.
@@ -164,6 +168,12 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	if len(problems) > 0 {
 		return nil, &StartError{Problems: problems}
 	}
+
+	pages, err := loadPages(cfg, opts.CampaignFiles)
+	if err != nil {
+		return nil, err
+	}
+	s.pages = pages
 
 	key, err := s.store.UnsubscribeKey(context.Background())
 	if err != nil {
@@ -573,28 +583,6 @@ func (s *Server) status(ep *endpoint, ev channels.Inbound, info *reqInfo) error 
 	return nil
 }
 
-var unsubscribePage = template.Must(template.New("page").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<meta name="robots" content="noindex"><title>{{.Title}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}button{font-size:1rem;padding:.6rem 1.2rem}</style>
-</head><body><h1>{{.Title}}</h1><p>{{.Text}}</p>
-{{if .Form}}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>{{end}}
-</body></html>
-`))
-
-type pageData struct {
-	Title, Text string
-	Form        bool
-}
-
-func writePage(w http.ResponseWriter, status int, d pageData) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Robots-Tag", "noindex")
-	w.WriteHeader(status)
-	_ = unsubscribePage.Execute(w, d)
-}
-
 // unsubscribe serves /unsubscribe/<token> (RFC 8058). Only a POST with
 // List-Unsubscribe=One-Click unsubscribes; a GET, which link scanners and
 // previews make, shows a page whose button sends that POST.
@@ -607,12 +595,14 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request, token strin
 	channel, address, err := s.signer.Verify(token)
 	if err != nil {
 		info.err = err
-		writePage(w, http.StatusForbidden, pageData{Title: "Link not valid", Text: "This unsubscribe link is not valid. Please use the link from the most recent message you received."})
+		pl := s.unsubscribeLang("", "", r)
+		writePage(w, http.StatusForbidden, pageData{Lang: pl.Lang, Dir: pl.Dir, Title: pl.Texts.InvalidTitle, Text: pl.Texts.InvalidText})
 		return
 	}
 	info.channel = channel
+	pl := s.unsubscribeLang(channel, address, r)
 	if r.Method != http.MethodPost {
-		writePage(w, http.StatusOK, pageData{Title: "Unsubscribe", Text: "Press the button to stop receiving these messages.", Form: true})
+		writePage(w, http.StatusOK, pageData{Lang: pl.Lang, Dir: pl.Dir, Title: pl.Texts.Title, Text: pl.Texts.Text, Button: pl.Texts.Button})
 		return
 	}
 	if !readForm(w, r) {
@@ -629,7 +619,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request, token strin
 		return
 	}
 	info.optouts++
-	writePage(w, http.StatusOK, pageData{Title: "Unsubscribed", Text: "You will not receive these messages any more."})
+	writePage(w, http.StatusOK, pageData{Lang: pl.Lang, Dir: pl.Dir, Title: pl.Texts.DoneTitle, Text: pl.Texts.DoneText})
 }
 
 // readForm parses a form POST (urlencoded or multipart, as RFC 8058

@@ -293,6 +293,11 @@ func TestSuppressionSources(t *testing.T) {
 	if added, _ := st.AddSuppression(bg, Suppression{Address: "+6281", Channel: "sms", Source: SourceKeyword}); added {
 		t.Error("the same suppression was added twice")
 	}
+	// An operator's hold on an address a STOP already suppressed is a row
+	// of its own: the START that lifts the STOP must leave it.
+	if added, err := st.AddSuppression(bg, Suppression{Address: "+6281", Channel: "sms", Reason: "legal hold", Source: SourceOperator}); err != nil || !added {
+		t.Fatalf("operator's hold over a keyword suppression: added %v, %v", added, err)
+	}
 	if n, _ := st.RemoveSuppressions(bg, "+6282", "sms", SourceKeyword); n != 0 {
 		t.Errorf("a keyword removal lifted an operator's suppression")
 	}
@@ -304,10 +309,10 @@ func TestSuppressionSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := supp.Rows()
-	if len(rows) != 2 || rows[0].Address != "+6282" || rows[0].Source != SourceOperator || rows[1].Address != "old@example.com" || rows[1].Source != "" {
+	if len(rows) != 3 || rows[0].Address != "+6281" || rows[0].Source != SourceOperator || rows[1].Address != "+6282" || rows[1].Source != SourceOperator || rows[2].Address != "old@example.com" || rows[2].Source != "" {
 		t.Errorf("rows after removal: %+v", rows)
 	}
-	if !supp.Suppressed("OLD@example.com", "email") || supp.Suppressed("+6281", "sms") {
+	if !supp.Suppressed("OLD@example.com", "email") || !supp.Suppressed("+6281", "sms") {
 		t.Error("look-ups disagree with the rows")
 	}
 }

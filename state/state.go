@@ -42,7 +42,8 @@ type Store interface {
 	// Suppressions loads the suppression list for look-ups.
 	Suppressions(ctx context.Context) (*Suppressions, error)
 	// AddSuppression adds s unless the address is already suppressed on
-	// that channel; added says whether a row was written.
+	// that channel by the same source; added says whether a row was
+	// written.
 	AddSuppression(ctx context.Context, s Suppression) (added bool, err error)
 	// RemoveSuppressions removes the rows of address on channel ("all":
 	// every channel) whose source is one of sources (none: any source) and

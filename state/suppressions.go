@@ -126,8 +126,11 @@ func suppressionLine(s Suppression) []byte {
 }
 
 // AddSuppression appends a row unless the address is already suppressed on
-// that channel. The check and the append happen under the file's lock, so
-// two processes adding the same address write one row.
+// that channel by the same source. The check and the append happen under
+// the file's lock, so two processes adding the same address write one row.
+// A suppression of another source is a row of its own, so that lifting one
+// (START lifts only the keyword's) leaves the others, such as an
+// operator's legal hold, in place.
 func (f *Files) AddSuppression(ctx context.Context, s Suppression) (bool, error) {
 	if s.Address == "" || s.Channel == "" {
 		return false, fmt.Errorf("a suppression needs an address and a channel (or \"all\")")
@@ -143,7 +146,7 @@ func (f *Files) AddSuppression(ctx context.Context, s Suppression) (bool, error)
 		}
 		want := NormalizeAddress(s.Address)
 		for _, r := range rows {
-			if NormalizeAddress(r.Address) == want && r.Channel == s.Channel {
+			if NormalizeAddress(r.Address) == want && r.Channel == s.Channel && r.Source == s.Source {
 				return nil, nil
 			}
 		}

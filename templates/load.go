@@ -55,6 +55,9 @@ type file struct {
 	sections map[string]*section
 	names    []string // section names, sorted
 	dir      Direction
+	// unsubscribe holds [unsubscribe]'s texts (see UnsubscribeSection);
+	// it is not a message section.
+	unsubscribe map[string]string
 
 	layoutHTML, layoutText *layout // nil when the directory has none for this locale
 
@@ -233,6 +236,12 @@ func (s *Set) parseFile(path, locale string, tag language.Tag, src string) (*fil
 		errs = append(errs, &Error{File: path, Line: line, Msg: fmt.Sprintf(format, args...)})
 	}
 	for name, v := range doc {
+		if name == UnsubscribeSection {
+			var uerrs []error
+			f.unsubscribe, uerrs = parseUnsubscribe(path, v, pos)
+			errs = append(errs, uerrs...)
+			continue
+		}
 		tbl, ok := v.(map[string]any)
 		if !ok {
 			if _, isArr := v.([]map[string]any); isArr {

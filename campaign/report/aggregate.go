@@ -149,9 +149,9 @@ type aggregator struct {
 	channels  *interner
 	locales   *interner
 	pairs     map[pairKey]pair // values, not pointers: no allocation per pair
-	// optOuts holds, for every suppression a customer asked for (a STOP
-	// reply, an unsubscribe link), the earliest time it was added, by
-	// hash of channel and normalized address.
+	// optOuts holds, for every suppression that is an opt-out (see
+	// OptOutSource), the earliest time it was added, by hash of channel
+	// and normalized address.
 	optOuts   map[uint64]int64
 	unmatched int
 }
@@ -188,22 +188,24 @@ func small(in *interner, s, what string) (uint16, error) {
 	return uint16(n), nil
 }
 
-// OptOutReason reports whether a suppression's reason says the customer
-// asked for it (a STOP keyword, an unsubscribe link) rather than an
-// operator (a bounce, a manual `herald suppress add`): only the former are
-// opt-outs.
-func OptOutReason(reason string) bool {
-	r := strings.ToLower(reason)
-	for _, w := range []string{"stop", "reply", "unsubscrib", "opt-out", "opt_out", "optout", "opted-out", "opted out"} {
-		if strings.Contains(r, w) {
-			return true
-		}
+// OptOutSource reports whether a suppression of this source is the
+// customer withdrawing consent: a STOP keyword, an unsubscribe link, or the
+// provider reporting an opt-out or a block (carrier STOP, LINE unfollow,
+// Telegram block). An operator's suppression (a legal hold, a pause) and a
+// bounce (a dead address) are not opt-outs. Rows from files older than the
+// source column count as opt-outs, since a customer's request is what
+// wrote most of them. The decision is made on the source alone, never on
+// the words of the reason.
+func OptOutSource(source string) bool {
+	switch source {
+	case state.SourceKeyword, state.SourceOneClick, state.SourceProvider, "":
+		return true
 	}
 	return false
 }
 
 func (a *aggregator) addSuppression(s state.Suppression) {
-	if !OptOutReason(s.Reason) {
+	if !OptOutSource(s.Source) {
 		return
 	}
 	k := hashString(s.Channel, state.NormalizeAddress(s.Address))
@@ -314,6 +316,11 @@ func (a *aggregator) addReply(r state.Reply) {
 	if a.filter != "" && r.Campaign != a.filter {
 		return
 	}
+	if r.Action == state.ActionAuto {
+		// An out-of-office is not the customer answering: it counts in
+		// neither replies, reply rate nor time to reply.
+		return
+	}
 	id, ok := a.campaigns.ids[r.Campaign]
 	key := pairKey{uint32(id), hashString(r.RecipientID)}
 	p, found := a.pairs[key]
@@ -322,7 +329,7 @@ func (a *aggregator) addReply(r state.Reply) {
 		return
 	}
 	p.flags |= pReplied
-	if r.Action == "stop" {
+	if r.Action == state.ActionStop {
 		p.flags |= pOptedOut
 	}
 	// Time to first reply runs from the send; a reply stamped before it

@@ -135,9 +135,9 @@ func TestRepliesAndOptOuts(t *testing.T) {
 			"2026-03-02T09:05:00Z,sms,+9,r9,spring-sale,s9,,who?,\n",
 		// r3 opted out by a one-click unsubscribe after the send; r4's
 		// suppression is an operator's, not an opt-out.
-		"suppressions.csv": "address,channel,reason,added_at\n" +
-			"+3,all,unsubscribe link,2026-03-02T12:00:00Z\n" +
-			"+4,whatsapp,manual,2026-03-02T12:00:00Z\n",
+		"suppressions.csv": "address,channel,reason,added_at,source\n" +
+			"+3,all,unsubscribe link,2026-03-02T12:00:00Z,one-click\n" +
+			"+4,whatsapp,manual,2026-03-02T12:00:00Z,operator\n",
 	})
 	rep := build(t, camp, dir)
 	wantCounts(t, "totals", &rep.Totals, Counts{Sent: 4, Replied: 2, OptedOut: 2})
@@ -348,5 +348,49 @@ func TestMemoryFollowsPairsNotLines(t *testing.T) {
 func TestPairRecordStaysSmall(t *testing.T) {
 	if n := unsafe.Sizeof(pair{}) + unsafe.Sizeof(pairKey{}); n > 40 {
 		t.Errorf("a pair takes %d bytes of map entry, want at most 40", n)
+	}
+}
+
+// Opt-outs come from structured fields only: a suppression's source and a
+// reply's action. A LINE unfollow and a Telegram block (source provider)
+// are opt-outs whatever their reason says; an operator's pause whose reason
+// mentions replying, a bounce, and a reply saying "will reply later" are
+// not. An out-of-office (action auto) is no reply at all: not in replies,
+// reply rate or time to reply.
+func TestOptOutsFromStructuredFields(t *testing.T) {
+	sent := "2026-03-02T09:00:00Z"
+	dir := stateDir(t, map[string]string{
+		"journal.jsonl": "" +
+			journalLine(sent, camp, "line-unfollow", "line", "U4af4980629a0b3c1d2e3f4a5b6c7d8e9", "ja", "sent", "") +
+			journalLine(sent, camp, "tg-block", "telegram", "987654321", "ru", "sent", "") +
+			journalLine(sent, camp, "later", "sms", "+3", "en", "sent", "") +
+			journalLine(sent, camp, "paused", "sms", "+4", "en", "sent", "") +
+			journalLine(sent, camp, "bounced", "email", "gone@x.example", "en", "sent", "") +
+			journalLine(sent, camp, "away", "email", "giulia@x.example", "it", "sent", "") +
+			journalLine(sent, camp, "stopped", "sms", "+7", "en", "sent", ""),
+		"replies.csv": replyHeader +
+			"2026-03-02T09:20:00Z,sms,+3,later,spring-sale,s3,,will reply later,\n" +
+			"2026-03-02T09:01:00Z,email,giulia@x.example,away,spring-sale,m6,,\"Sono fuori ufficio. Per stop urgenti chiamare.\",auto\n" +
+			"2026-03-02T09:40:00Z,sms,+7,stopped,spring-sale,s7,,STOP,stop\n",
+		"suppressions.csv": "address,channel,reason,added_at,source\n" +
+			"U4af4980629a0b3c1d2e3f4a5b6c7d8e9,line,LINE unfollow (blocked the account),2026-03-02T10:00:00Z,provider\n" +
+			"987654321,telegram,blocked the Telegram bot,2026-03-02T10:00:00Z,provider\n" +
+			"+4,sms,customer will reply later: stop for now,2026-03-02T10:00:00Z,operator\n" +
+			"gone@x.example,email,550 5.1.1 unsubscribe: no such user,2026-03-02T10:00:00Z,bounce\n" +
+			"+7,sms,STOP reply,2026-03-02T09:40:00Z,keyword\n",
+	})
+	rep := build(t, camp, dir)
+	wantCounts(t, "totals", &rep.Totals, Counts{Sent: 7, Replied: 2, OptedOut: 3})
+	wantCounts(t, "line", rep.ByChannel["line"], Counts{Sent: 1, OptedOut: 1})
+	wantCounts(t, "telegram", rep.ByChannel["telegram"], Counts{Sent: 1, OptedOut: 1})
+	wantCounts(t, "sms", rep.ByChannel["sms"], Counts{Sent: 3, Replied: 2, OptedOut: 1})
+	wantCounts(t, "email", rep.ByChannel["email"], Counts{Sent: 2})
+	wantCounts(t, "it", rep.ByLocale["it"], Counts{Sent: 1})
+	// Waits: 20m (later) and 40m (stopped); the auto-reply after 1m is no reply.
+	if !rep.HasMedian || rep.MedianFirstReply != 30*time.Minute {
+		t.Errorf("median = %v (%v), want 30m", rep.MedianFirstReply, rep.HasMedian)
+	}
+	if rep.UnmatchedReplies != 0 {
+		t.Errorf("UnmatchedReplies = %d, want 0", rep.UnmatchedReplies)
 	}
 }

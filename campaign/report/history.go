@@ -28,7 +28,7 @@ type Event struct {
 	Error      string    `json:"error,omitempty"`
 	Temporary  bool      `json:"temporary,omitempty"`
 	Text       string    `json:"text,omitempty"`   // a reply's text
-	Action     string    `json:"action,omitempty"` // a reply's action: stop, start, help
+	Action     string    `json:"action,omitempty"` // a reply's action: stop, start, help, auto
 	StateDir   string    `json:"state_dir"`
 }
 
@@ -117,6 +117,9 @@ func WriteHistory(w io.Writer, events []Event, format string) error {
 }
 
 func eventName(e Event) string {
+	if e.Event == EventReply && e.Action == state.ActionAuto {
+		return "auto-reply" // an out-of-office, not the customer
+	}
 	if e.Event == EventReply && e.Action != "" {
 		return e.Event + " (" + e.Action + ")"
 	}

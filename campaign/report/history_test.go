@@ -88,3 +88,24 @@ func TestHistoryOfAnUnknownRecipient(t *testing.T) {
 		t.Fatalf("err = %v, want an UnknownRecipientError (ids are exact)", err)
 	}
 }
+
+// An out-of-office is in the timeline, marked as automatic so whoever
+// answers next does not take it for the customer.
+func TestHistoryShowsAutoReplies(t *testing.T) {
+	dir := stateDir(t, map[string]string{
+		"journal.jsonl": journalLine("2026-03-02T09:00:00Z", camp, "r1", "email", "giulia@x.example", "it", "sent", ""),
+		"replies.csv": replyHeader +
+			"2026-03-02T09:01:00Z,email,giulia@x.example,r1,spring-sale,m1,,Sono fuori ufficio fino al 10 marzo.,auto\n",
+	})
+	events, err := History(context.Background(), []string{dir}, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	if err := WriteHistory(&table, events, "table"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "auto-reply  from giulia@x.example: \u201cSono fuori ufficio") {
+		t.Errorf("the out-of-office is not shown as an auto-reply:\n%s", table.String())
+	}
+}

@@ -23,6 +23,7 @@ func repliesCommand(io stdio) *cli.Command {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8025", Usage: "`ADDRESS` to listen on (host:port)"},
 					&cli.BoolFlag{Name: "insecure", Usage: "start endpoints that cannot verify their provider's signature (local testing only)"},
+					&cli.StringSliceFlag{Name: "campaign", Usage: "campaign `FILE` whose templates' [unsubscribe] section words the unsubscribe page (repeatable)"},
 				},
 				Action: func(c *cli.Context) error { return runRepliesServe(c, io) },
 			},
@@ -50,7 +51,7 @@ func runRepliesServe(c *cli.Context, io stdio) error {
 		return &hinted{err: usagef("cannot listen on %s: %v", c.String("listen"), err), hint: "pick a free address with --listen host:port"}
 	}
 	defer ln.Close()
-	opts := replies.ServerOptions{Config: cfg, Registry: builtin.Registry(), Insecure: c.Bool("insecure"), Logger: log}
+	opts := replies.ServerOptions{Config: cfg, Registry: builtin.Registry(), Insecure: c.Bool("insecure"), Logger: log, CampaignFiles: c.StringSlice("campaign")}
 	if opts.Insecure && cfg.PublicURL == "" {
 		// Local testing: requests are signed for the address we listen on.
 		opts.BaseURL = "http://" + ln.Addr().String()
@@ -86,6 +87,12 @@ func runRepliesFetch(c *cli.Context, io stdio) error {
 		return err
 	}
 	line := fmt.Sprintf("%s, %d matched, %s", fetchCount(sum.New, "new reply", "new replies"), sum.Matched, fetchCount(sum.OptOuts, "opt-out", "opt-outs"))
+	if sum.Auto > 0 {
+		line += fmt.Sprintf(", %s (not counted as replies)", fetchCount(sum.Auto, "automatic reply", "automatic replies"))
+	}
+	if sum.Bounces > 0 {
+		line += fmt.Sprintf(", %s (address suppressed)", fetchCount(sum.Bounces, "bounce", "bounces"))
+	}
 	if sum.Duplicates > 0 {
 		line += fmt.Sprintf(" (%d already logged)", sum.Duplicates)
 	}
