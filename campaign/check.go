@@ -11,6 +11,7 @@ import (
 
 	"herald/audience"
 	"herald/channels"
+	"herald/locales"
 )
 
 // Finding is one problem `herald check` reports.
@@ -69,14 +70,15 @@ func findingsOf(err error, severity string) []Finding {
 // campaign file, every template, every audience row, and every message the
 // plan needs, rendered for each recipient's locale and for each channel it
 // may use (the chosen one and its fallbacks), with each backend's checks
-// (SMS segments, WhatsApp parameters). It streams the audience.
-func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
+// (SMS segments, WhatsApp parameters). It streams the audience. The error
+// is ctx's when the check was interrupted; the findings are then partial.
+func Check(ctx context.Context, cfg *Config, campaignPath string) ([]Finding, CheckStats, error) {
 	stats := CheckStats{Locales: map[string]int{}, Channels: map[string]int{}}
 	c, err := LoadCampaign(campaignPath, cfg)
 	if err != nil {
-		return findingsOf(err, "error"), stats
+		return findingsOf(err, "error"), stats, nil
 	}
-	var findings []Finding
+	findings := outboxFindings(cfg, c)
 	// A template set that does not load still leaves the audience to
 	// validate: report both, so one run lists every problem.
 	var p *Planner
@@ -88,12 +90,12 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 			findings = append(findings, Finding{File: pr.File, Line: pr.Line, Severity: pr.Severity, Message: pr.Message})
 		}
 		if p, err = NewPlanner(cfg, c, time.Now()); err != nil {
-			return append(findings, findingsOf(err, "error")...), stats
+			return append(findings, findingsOf(err, "error")...), stats, nil
 		}
 	}
 	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: cfg.ChannelNames()})
 	if err != nil {
-		return append(findings, findingsOf(err, "error")...), stats
+		return append(findings, findingsOf(err, "error")...), stats, nil
 	}
 	defer r.Close()
 
@@ -111,9 +113,11 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 	}
 	type rowResult struct {
 		locale   string
+		fellBack string // the customer's locale when it got default_locale for want of a template
 		channels []string
 		found    []keyed
 	}
+	fallbacks := map[string]int{} // customer locale -> customers given default_locale
 	grouped := map[key]*Finding{}
 	counts := map[key]int{}
 	var order []key
@@ -123,6 +127,9 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		}
 		row := p.Plan(rec)
 		res := rowResult{locale: row.Locale}
+		if row.LocaleDefault && rec.Locale != "" {
+			res.fellBack = rec.Locale
+		}
 		where := fmt.Sprintf("recipient %q (%s:%d)", rec.ID, c.Audience, rec.Line)
 		for _, cand := range row.Candidates {
 			res.channels = append(res.channels, cand.Channel.Name)
@@ -149,7 +156,7 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		}
 		return res
 	}
-	walkErr := eachRow(context.Background(), r, work, func(rec *audience.Recipient, res rowResult, rowErr error) error {
+	walkErr := eachRow(ctx, r, work, func(rec *audience.Recipient, res rowResult, rowErr error) error {
 		if rowErr != nil {
 			var rowErrs audience.RowErrors
 			errors.As(rowErr, &rowErrs)
@@ -163,6 +170,9 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 			return nil
 		}
 		stats.Locales[res.locale]++
+		if res.fellBack != "" {
+			fallbacks[res.fellBack]++
+		}
 		for _, ch := range res.channels {
 			stats.Channels[ch]++
 			stats.Messages++
@@ -178,8 +188,12 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		return nil
 	})
 	if walkErr != nil {
+		if ctx.Err() != nil {
+			return findings, stats, ctx.Err()
+		}
 		findings = append(findings, findingsOf(walkErr, "error")...)
 	}
+	findings = append(findings, localeFallbackFindings(c, fallbacks)...)
 	for _, k := range order {
 		f := *grouped[k]
 		if n := counts[k]; n > 1 {
@@ -188,7 +202,45 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		findings = append(findings, f)
 	}
 	sortFindings(findings)
-	return findings, stats
+	return findings, stats, nil
+}
+
+// outboxFindings warns about the campaign's channels that write to the
+// outbox only because herald.toml does not configure them (SPEC 1.1), at
+// the campaign's channels line.
+func outboxFindings(cfg *Config, c *Campaign) []Finding {
+	var out []Finding
+	for _, notice := range cfg.OutboxNotices(c.Channels) {
+		out = append(out, Finding{File: c.File, Line: c.channelsLine, Severity: "warning", Message: notice})
+	}
+	return out
+}
+
+// localeFallbackFindings warns, once per customer locale, about customers
+// who get default_locale because no template serves their language: a
+// translation may be missing, or the audience's locale column is off.
+func localeFallbackFindings(c *Campaign, fallbacks map[string]int) []Finding {
+	locs := make([]string, 0, len(fallbacks))
+	for l := range fallbacks {
+		locs = append(locs, l)
+	}
+	sort.Strings(locs)
+	out := make([]Finding, 0, len(locs))
+	for _, l := range locs {
+		n := fallbacks[l]
+		who := fmt.Sprintf("%d customers with locale %s get", n, l)
+		if n == 1 {
+			who = fmt.Sprintf("1 customer with locale %s gets", l)
+		}
+		lang := l
+		if tag, err := locales.ParseTag(l); err == nil {
+			base, _ := tag.Base()
+			lang = base.String()
+		}
+		out = append(out, Finding{File: c.File, Line: c.defaultLocaleLine, Severity: "warning",
+			Message: fmt.Sprintf("%s %s (default_locale): no %s template", who, c.DefaultLocale, lang)})
+	}
+	return out
 }
 
 // trimLocation drops the "file:line: " a RowError starts with.

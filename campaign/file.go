@@ -28,6 +28,9 @@ type Campaign struct {
 	// HasStart is false when [schedule] start is not set: then a message is
 	// due as soon as the window allows.
 	HasStart bool
+
+	// Lines of keys that check's warnings point at.
+	channelsLine, defaultLocaleLine int
 }
 
 type rawCampaign struct {
@@ -69,7 +72,8 @@ func LoadCampaign(path string, cfg *Config) (*Campaign, error) {
 		errs = append(errs, fileErrorf(path, line, format, args...))
 	}
 	dir := filepath.Dir(path)
-	c := &Campaign{File: path, Name: raw.Name, DefaultLocale: raw.DefaultLocale, Channels: raw.Channels, Fallback: true}
+	c := &Campaign{File: path, Name: raw.Name, DefaultLocale: raw.DefaultLocale, Channels: raw.Channels, Fallback: true,
+		channelsLine: at("channels"), defaultLocaleLine: at("default_locale")}
 	if raw.Fallback != nil {
 		c.Fallback = *raw.Fallback
 	}

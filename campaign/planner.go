@@ -47,6 +47,9 @@ type Row struct {
 	Candidates   []Candidate // the channel first, then the fallbacks; empty when skipped
 	Locale       string      // the template locale taken
 	LocaleReason string
+	// LocaleDefault is true when Locale is default_locale because no
+	// template matched the customer's locale well enough.
+	LocaleDefault bool
 	Zone         *time.Location
 	SendAt       time.Time // in Zone
 	State        string
@@ -159,6 +162,7 @@ func (p *Planner) Plan(rec *audience.Recipient) *Row {
 	}
 	match := p.matcher.Match(rec.Locale)
 	row.Locale, row.LocaleReason = match.Locale, match.Reason
+	row.LocaleDefault = match.Confidence == "default"
 	row.Outcome = p.index.Lookup(rec.ID)
 
 	cands, firstRefusal, firstCandidateRefusal := p.candidates(rec)

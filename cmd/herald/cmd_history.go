@@ -27,7 +27,7 @@ func historyCommand(io stdio) *cli.Command {
 			if format != "table" && format != "json" {
 				return usagef("--format %q: want table or json", format)
 			}
-			dirs, err := stateDirs(c)
+			dirs, err := stateDirs(c, "")
 			if err != nil {
 				return err
 			}

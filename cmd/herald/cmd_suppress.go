@@ -26,7 +26,7 @@ func suppressCommand(io stdio) *cli.Command {
 					if err != nil {
 						return err
 					}
-					cfg, err := loadConfig(c)
+					cfg, err := loadConfig(c, "")
 					if err != nil {
 						return err
 					}
@@ -47,7 +47,7 @@ func suppressCommand(io stdio) *cli.Command {
 					if err != nil {
 						return err
 					}
-					cfg, err := loadConfig(c)
+					cfg, err := loadConfig(c, "")
 					if err != nil {
 						return err
 					}
@@ -66,7 +66,7 @@ func suppressCommand(io stdio) *cli.Command {
 				Name:  "list",
 				Usage: "print the suppression list",
 				Action: func(c *cli.Context) error {
-					cfg, err := loadConfig(c)
+					cfg, err := loadConfig(c, "")
 					if err != nil {
 						return err
 					}

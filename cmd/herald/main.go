@@ -172,18 +172,20 @@ func newApp(io stdio) *cli.App {
 	return app
 }
 
-// loadConfig reads herald.toml with the global flags.
-func loadConfig(c *cli.Context) (*campaign.Config, error) {
+// loadConfig finds and reads herald.toml with the global flags; a
+// campaign file, when the command has one, is where the search ends.
+func loadConfig(c *cli.Context, campaignPath string) (*campaign.Config, error) {
 	return campaign.LoadConfig(campaign.Options{
-		ConfigPath: c.String("config"),
-		StateDir:   c.String("state"),
-		Registry:   builtin.Registry(),
+		ConfigPath:   c.String("config"),
+		CampaignPath: campaignPath,
+		StateDir:     c.String("state"),
+		Registry:     builtin.Registry(),
 	})
 }
 
 // loadCampaign reads herald.toml and one campaign file.
 func loadCampaign(c *cli.Context, path string) (*campaign.Config, *campaign.Campaign, error) {
-	cfg, err := loadConfig(c)
+	cfg, err := loadConfig(c, path)
 	if err != nil {
 		return nil, nil, err
 	}
