@@ -50,11 +50,11 @@ type Row struct {
 	// LocaleDefault is true when Locale is default_locale because no
 	// template matched the customer's locale well enough.
 	LocaleDefault bool
-	Zone         *time.Location
-	SendAt       time.Time // in Zone
-	State        string
-	Reason       string
-	Outcome      Outcome // what the journal already says
+	Zone          *time.Location
+	SendAt        time.Time // in Zone
+	State         string
+	Reason        string
+	Outcome       Outcome // what the journal already says
 }
 
 // Channel is the chosen channel's name, "" when skipped.
