@@ -47,14 +47,15 @@ type Row struct {
 	Candidates   []Candidate // the channel first, then the fallbacks; empty when skipped
 	Locale       string      // the template locale taken
 	LocaleReason string
+	Zone         *time.Location
+	SendAt       time.Time // in Zone
+	State        string
+	Reason       string
+	Outcome      Outcome // what the journal already says
+
 	// LocaleDefault is true when Locale is default_locale because no
 	// template matched the customer's locale well enough.
 	LocaleDefault bool
-	Zone          *time.Location
-	SendAt        time.Time // in Zone
-	State         string
-	Reason        string
-	Outcome       Outcome // what the journal already says
 }
 
 // Channel is the chosen channel's name, "" when skipped.
