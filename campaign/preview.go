@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +32,8 @@ type Preview struct {
 }
 
 // RenderPreview renders the message for one recipient.
-func RenderPreview(cfg *Config, c *Campaign, opts PreviewOptions) (*Preview, error) {
+// It reads the audience until it finds the recipient; ctx stops the search.
+func RenderPreview(ctx context.Context, cfg *Config, c *Campaign, opts PreviewOptions) (*Preview, error) {
 	p, err := NewPlanner(cfg, c, opts.Now)
 	if err != nil {
 		return nil, err
@@ -45,6 +47,9 @@ func RenderPreview(cfg *Config, c *Campaign, opts PreviewOptions) (*Preview, err
 	}
 	defer r.Close()
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		rec, err := r.Next()
 		if err == io.EOF {
 			if opts.ID != "" {

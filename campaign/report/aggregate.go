@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -67,6 +68,9 @@ type Report struct {
 type Options struct {
 	StateDirs []string // at least one; merged
 	Campaign  string   // a campaign name; "" = every campaign
+
+	// Context stops the read of a long journal (SIGINT); nil never stops.
+	Context context.Context
 }
 
 // NoCampaignError says the campaign asked for is not in any journal read.
@@ -339,6 +343,10 @@ func Build(opts Options) (*Report, error) {
 	if err := checkDirs(opts.StateDirs); err != nil {
 		return nil, err
 	}
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	a := newAggregator(opts.Campaign)
 	rep := &Report{Campaign: opts.Campaign, StateDirs: opts.StateDirs}
 	for _, dir := range opts.StateDirs {
@@ -351,8 +359,16 @@ func Build(opts Options) (*Report, error) {
 		}
 	}
 	for _, dir := range opts.StateDirs {
-		torn, err := campaign.ReadJournal(dir, a.addEntry)
+		torn, err := campaign.ReadJournal(dir, func(e campaign.Entry) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return a.addEntry(e)
+		})
 		rep.TornLines += torn
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", campaign.JournalPath(dir), err)
 		}
@@ -367,7 +383,7 @@ func Build(opts Options) (*Report, error) {
 	for _, dir := range opts.StateDirs {
 		err := campaign.ReadReplies(dir, func(r campaign.Reply) error {
 			a.addReply(r)
-			return nil
+			return ctx.Err()
 		})
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,7 +49,8 @@ func (e *UnknownRecipientError) Error() string {
 // every state directory, oldest first. Events at the same instant keep the
 // order they were written in, journal before replies, so an attempt stays
 // before its outcome even when `--now` gave them one timestamp.
-func History(stateDirs []string, recipient string) ([]Event, error) {
+// ctx stops the read of a long journal.
+func History(ctx context.Context, stateDirs []string, recipient string) ([]Event, error) {
 	if err := checkDirs(stateDirs); err != nil {
 		return nil, err
 	}
@@ -56,7 +58,7 @@ func History(stateDirs []string, recipient string) ([]Event, error) {
 	for _, dir := range stateDirs {
 		_, err := campaign.ReadJournal(dir, func(e campaign.Entry) error {
 			if e.Recipient != recipient {
-				return nil
+				return ctx.Err()
 			}
 			events = append(events, Event{
 				Time: e.Time.UTC(), Campaign: e.Campaign, Channel: e.Channel, Event: e.Status,
@@ -66,6 +68,9 @@ func History(stateDirs []string, recipient string) ([]Event, error) {
 			})
 			return nil
 		})
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", campaign.JournalPath(dir), err)
 		}
@@ -73,7 +78,7 @@ func History(stateDirs []string, recipient string) ([]Event, error) {
 	for _, dir := range stateDirs {
 		err := campaign.ReadReplies(dir, func(r campaign.Reply) error {
 			if r.RecipientID != recipient {
-				return nil
+				return ctx.Err()
 			}
 			events = append(events, Event{
 				Time: r.ReceivedAt.UTC(), Campaign: r.Campaign, Channel: r.Channel, Event: EventReply,

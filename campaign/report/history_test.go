@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -26,7 +28,7 @@ func TestHistoryIsOneCustomersTimelineInOrder(t *testing.T) {
 	shard1 := stateDir(t, map[string]string{
 		"journal.jsonl": journalLine("2026-03-01T08:00:00Z", "winter", "r1", "email", "budi@x", "id", "sent", ""),
 	})
-	events, err := History([]string{shard0, shard1}, "r1")
+	events, err := History(context.Background(), []string{shard0, shard1}, "r1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,9 +83,30 @@ func TestHistoryIsOneCustomersTimelineInOrder(t *testing.T) {
 
 func TestHistoryOfAnUnknownRecipient(t *testing.T) {
 	dir := stateDir(t, map[string]string{"journal.jsonl": journalLine("2026-03-02T09:00:00Z", camp, "r1", "sms", "+1", "en", "sent", "")})
-	_, err := History([]string{dir}, "R1")
+	_, err := History(context.Background(), []string{dir}, "R1")
 	var ur *UnknownRecipientError
 	if !errors.As(err, &ur) || ur.Recipient != "R1" {
 		t.Fatalf("err = %v, want an UnknownRecipientError (ids are exact)", err)
+	}
+}
+
+// An interrupted report or history (SIGINT) stops reading the journal and
+// says so with the context's error, not with a partial result.
+func TestReportAndHistoryStopWhenCancelled(t *testing.T) {
+	var journal strings.Builder
+	for i := range 1000 {
+		journal.WriteString(journalLine("2026-03-02T09:00:00Z", camp, fmt.Sprintf("r%d", i), "sms", "+1", "en", "sent", ""))
+	}
+	dir := stateDir(t, map[string]string{"journal.jsonl": journal.String()})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := History(ctx, []string{dir}, "r999"); !errors.Is(err, context.Canceled) {
+		t.Errorf("History after cancel: err = %v, want context.Canceled", err)
+	}
+	if _, err := Build(Options{StateDirs: []string{dir}, Context: ctx}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Build after cancel: err = %v, want context.Canceled", err)
+	}
+	if _, err := History(context.Background(), []string{dir}, "r999"); err != nil {
+		t.Errorf("History without cancel: %v", err)
 	}
 }

@@ -31,7 +31,7 @@ func historyCommand(io stdio) *cli.Command {
 			if err != nil {
 				return err
 			}
-			events, err := report.History(dirs, id)
+			events, err := report.History(c.Context, dirs, id)
 			if err != nil {
 				return stateError(err)
 			}

@@ -51,7 +51,7 @@ func reportCommand(io stdio) *cli.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := report.Build(report.Options{StateDirs: dirs, Campaign: name})
+			rep, err := report.Build(report.Options{StateDirs: dirs, Campaign: name, Context: c.Context})
 			if err != nil {
 				return stateError(err)
 			}
