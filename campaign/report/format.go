@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"herald/campaign/csvsafe"
 )
 
 // Formats are the values of `herald report --format`.
@@ -64,7 +65,7 @@ var CSVColumns = []string{"group", "key", "sent", "failed", "skipped", "in_doubt
 // WriteCSV writes the totals, then by_channel and by_locale rows in key
 // order.
 func (r *Report) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	_ = cw.Write(CSVColumns)
 	row := func(group, key string, c Counts) {
 		_ = cw.Write([]string{group, key, itoa(c.Sent), itoa(c.Failed), itoa(c.Skipped), itoa(c.InDoubt), itoa(c.Replied), itoa(c.OptedOut)})

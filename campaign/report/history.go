@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
 	"herald/campaign"
+	"herald/campaign/csvsafe"
 )
 
 // Event is one line of a customer's timeline: a journal entry or a reply.
@@ -98,10 +100,34 @@ func History(ctx context.Context, stateDirs []string, recipient string) ([]Event
 	return events, nil
 }
 
-// WriteHistory writes the timeline as a table (for a support agent) or
+// HistoryFormats are the values of `herald history --format`.
+var HistoryFormats = []string{"table", "csv", "json"}
+
+// HistoryCSVColumns are the columns of `history --format csv`, the JSON
+// keys in the same order.
+var HistoryCSVColumns = []string{"time", "campaign", "channel", "event", "address", "locale", "attempt", "provider_id", "message_id", "error", "temporary", "text", "action", "state_dir"}
+
+// WriteHistory writes the timeline as a table (for a support agent), CSV
+// (for a spreadsheet: cells that would start a formula are defused) or
 // JSON (one array, full error texts and reply texts, for tools).
 func WriteHistory(w io.Writer, events []Event, format string) error {
 	switch format {
+	case "csv":
+		cw := csvsafe.NewWriter(w)
+		_ = cw.Write(HistoryCSVColumns)
+		for _, e := range events {
+			attempt, temporary := "", ""
+			if e.Attempt > 0 {
+				attempt = strconv.Itoa(e.Attempt)
+			}
+			if e.Temporary {
+				temporary = "true"
+			}
+			_ = cw.Write([]string{e.Time.Format(time.RFC3339), e.Campaign, e.Channel, e.Event, e.Address, e.Locale, attempt,
+				e.ProviderID, e.MessageID, e.Error, temporary, e.Text, e.Action, e.StateDir})
+		}
+		cw.Flush()
+		return cw.Error()
 	case "json":
 		if events == nil {
 			events = []Event{}
@@ -117,7 +143,7 @@ func WriteHistory(w io.Writer, events []Event, format string) error {
 		}
 		return tw.Flush()
 	}
-	return fmt.Errorf("unknown format %q: want table or json", format)
+	return fmt.Errorf("unknown format %q: want %s", format, strings.Join(HistoryFormats, ", "))
 }
 
 func eventName(e Event) string {

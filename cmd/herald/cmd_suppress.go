@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -65,7 +66,12 @@ func suppressCommand(io stdio) *cli.Command {
 			{
 				Name:  "list",
 				Usage: "print the suppression list",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "format", Value: "table", Usage: "`table` or csv"}},
 				Action: func(c *cli.Context) error {
+					format := c.String("format")
+					if !slices.Contains(campaign.SuppressionFormats, format) {
+						return usagef("--format %q: want %s", format, strings.Join(campaign.SuppressionFormats, ", "))
+					}
 					cfg, err := loadConfig(c, "")
 					if err != nil {
 						return err
@@ -75,12 +81,7 @@ func suppressCommand(io stdio) *cli.Command {
 						return err
 					}
 					campaign.SortSuppressions(rows)
-					tw := tabwriter.NewWriter(io.out, 2, 8, 2, ' ', 0)
-					fmt.Fprintln(tw, "ADDRESS\tCHANNEL\tREASON\tADDED AT")
-					for _, r := range rows {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Address, r.Channel, r.Reason, r.AddedAt.UTC().Format(time.RFC3339))
-					}
-					return tw.Flush()
+					return campaign.WriteSuppressions(io.out, rows, format)
 				},
 			},
 		},
