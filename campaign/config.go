@@ -93,7 +93,7 @@ type rawConfig struct {
 	StateDir   channels.Setting          `toml:"state_dir"`
 	QuietHours string                    `toml:"quiet_hours"`
 	PublicURL  channels.Setting          `toml:"public_url"`
-	Regions    map[string][]string       `toml:"regions"`
+	Regions    map[string]nameList       `toml:"regions"`
 	Channels   map[string]toml.Primitive `toml:"channels"`
 	Replies    struct {
 		IMAP struct {
@@ -248,6 +248,11 @@ func (cfg *Config) parse(text []byte, opts Options) error {
 		return configErr(tomlError(file, err))
 	}
 	var errs []error
+	for _, table := range []string{"regions", "channels", "replies"} {
+		if err := tableKey(file, text, md, table); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if raw.StateDir != "" {
 		cfg.StateDir = resolvePath(dir, string(raw.StateDir))
 	} else {
@@ -274,6 +279,10 @@ func (cfg *Config) parse(text []byte, opts Options) error {
 			errs = append(errs, fileErrorf(file, keyLine(text, toml.Key{"regions", country}), "regions: %q is not an ISO 3166-1 alpha-2 country code", country))
 			continue
 		}
+		if len(list) == 0 {
+			errs = append(errs, fileErrorf(file, keyLine(text, toml.Key{"regions", country}), "regions.%s = []: list the channels to try for %s in order, or remove the line", country, cc))
+			continue
+		}
 		cfg.Regions[cc] = list
 	}
 	if raw.Replies.IMAP.URL.URL != nil {
@@ -285,15 +294,17 @@ func (cfg *Config) parse(text []byte, opts Options) error {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	var failed [][]string
 	for _, name := range names {
 		ch, err := cfg.buildChannel(name, raw.Channels[name], md, text, opts)
 		if err != nil {
 			errs = append(errs, err)
+			failed = append(failed, []string{"channels", name})
 			continue
 		}
 		cfg.channels[name] = ch
 	}
-	errs = append(errs, undecodedErrors(file, text, md)...)
+	errs = append(errs, undecodedErrors(file, text, md, failed...)...)
 	return configErr(errs...)
 }
 
@@ -366,7 +377,7 @@ func (cfg *Config) buildChannel(name string, prim toml.Primitive, md toml.MetaDa
 	if err != nil {
 		var fe *FileError
 		if errors.As(err, &fe) {
-			return nil, err
+			return nil, fe // it names the file, line and key already
 		}
 		return nil, fileErrorf(file, line, "[channels.%s]: %v", name, err)
 	}
