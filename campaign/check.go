@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"herald/audience"
@@ -161,7 +162,7 @@ func Check(ctx context.Context, cfg *Config, campaignPath string) ([]Finding, Ch
 			var rowErrs audience.RowErrors
 			errors.As(rowErr, &rowErrs)
 			for _, re := range rowErrs {
-				findings = append(findings, Finding{File: re.File, Line: re.Line, Severity: "error", Message: trimLocation(re.Error())})
+				findings = append(findings, Finding{File: re.File, Line: re.Line, Severity: "error", Message: strings.TrimPrefix(re.Error(), fmt.Sprintf("%s:%d: ", re.File, re.Line))})
 			}
 			return nil
 		}
@@ -241,14 +242,6 @@ func localeFallbackFindings(c *Campaign, fallbacks map[string]int) []Finding {
 			Message: fmt.Sprintf("%s %s (default_locale): no %s template", who, c.DefaultLocale, lang)})
 	}
 	return out
-}
-
-// trimLocation drops the "file:line: " a RowError starts with.
-func trimLocation(s string) string {
-	if m := locationPrefix.FindStringSubmatch(s); m != nil {
-		return m[3]
-	}
-	return s
 }
 
 func sortFindings(fs []Finding) {
