@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -16,6 +17,11 @@ import (
 // "did you mean" hint) before urfave/cli would show help and exit 0.
 func interspersed(app *cli.App, args []string) ([]string, error) {
 	if len(args) < 2 {
+		return args, nil
+	}
+	if slices.Contains(args, "--generate-bash-completion") {
+		// Shell completion passes the partial word being typed
+		// (`send --dr`): urfave/cli answers from it; it is no mistake.
 		return args, nil
 	}
 	out := []string{args[0]}
