@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -88,5 +89,59 @@ func TestSIGINTStopsLongCommandsWithinASecond(t *testing.T) {
 				t.Fatalf("herald %s still running 10s after SIGINT:\n%s", args[0], out)
 			}
 		})
+	}
+}
+
+// The first SIGINT asks for a clean stop, which waits for calls in flight
+// (up to the grace period); a second one means "now": herald exits at
+// once, with 130.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the real binary")
+	}
+	prov := newSlowProvider(t, 3*time.Second)
+	dir := t.TempDir()
+	cfg, camp := writeSlowCampaign(t, dir, prov.srv.URL, 20)
+	journal := filepath.Join(dir, "state", "journal.jsonl")
+	proc, out := heraldProcess("--config", cfg, "send", camp)
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- proc.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(journal)
+		if strings.Contains(string(b), `"status":"attempt"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			proc.Process.Kill()
+			t.Fatalf("no call started within 10s: %s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	proc.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-exited:
+		t.Fatalf("herald exited (%d) right after the first signal, with calls in flight: %s", exitCodeOf(err), out)
+	case <-time.After(500 * time.Millisecond):
+	}
+	second := time.Now()
+	proc.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-exited:
+		if code := exitCodeOf(err); code != exitCancelled {
+			t.Fatalf("exit %d after the second signal, want 130: %s", code, out)
+		}
+		if took := time.Since(second); took > time.Second {
+			t.Errorf("took %v to exit after the second signal", took)
+		}
+		if !strings.Contains(out.String(), "second signal") {
+			t.Errorf("herald should say why it stopped without the clean stop: %s", out)
+		}
+	case <-time.After(5 * time.Second):
+		proc.Process.Kill()
+		t.Fatalf("still running 5s after the second signal: %s", out)
 	}
 }
