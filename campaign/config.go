@@ -118,15 +118,16 @@ type commonChannel struct {
 
 // Options say where herald.toml and the state live.
 type Options struct {
-	ConfigPath string // --config; "" = $HERALD_CONFIG, ./herald.toml, then beside CampaignPath and up
+	ConfigPath string             // --config; "" = $HERALD_CONFIG, ./herald.toml, then beside CampaignPath and up
+	StateDir   string             // --state; overrides state_dir
+	Registry   *channels.Registry // the known backends
+	HTTP       *http.Client       // for provider calls; nil = a default with timeouts
+	Retry      *channels.RetryPolicy
+	OnRetry    func(channels.Message, channels.Attempt)
+
 	// CampaignPath is the campaign file the command works on, if any: a
 	// herald.toml in its directory or a parent is found as git finds .git.
 	CampaignPath string
-	StateDir     string             // --state; overrides state_dir
-	Registry     *channels.Registry // the known backends
-	HTTP         *http.Client       // for provider calls; nil = a default with timeouts
-	Retry        *channels.RetryPolicy
-	OnRetry      func(channels.Message, channels.Attempt)
 }
 
 // ConfigError is a configuration problem: exit status 2. It may hold
