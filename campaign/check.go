@@ -7,10 +7,12 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"herald/audience"
 	"herald/channels"
+	"herald/locales"
 	"herald/templates"
 )
 
@@ -72,14 +74,15 @@ func findingsOf(err error, severity string) []Finding {
 // campaign file, every template, every audience row, and every message the
 // plan needs, rendered for each recipient's locale and for each channel it
 // may use (the chosen one and its fallbacks), with each backend's checks
-// (SMS segments, WhatsApp parameters). It streams the audience.
-func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
+// (SMS segments, WhatsApp parameters). It streams the audience. The error
+// is ctx's when the check was interrupted; the findings are then partial.
+func Check(ctx context.Context, cfg *Config, campaignPath string) ([]Finding, CheckStats, error) {
 	stats := CheckStats{Locales: map[string]int{}, Channels: map[string]int{}}
 	c, err := LoadCampaign(campaignPath, cfg)
 	if err != nil {
-		return findingsOf(err, "error"), stats
+		return findingsOf(err, "error"), stats, nil
 	}
-	var findings []Finding
+	findings := outboxFindings(cfg, c)
 	// A template file that does not load still leaves the others, and the
 	// audience, to check: report everything, so one run lists every
 	// problem. Load returns the files that did load alongside the errors.
@@ -92,13 +95,13 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		for _, pr := range set.Problems(c.DefaultLocale) {
 			findings = append(findings, Finding{File: pr.File, Line: pr.Line, Severity: pr.Severity, Message: pr.Message})
 		}
-		if p, err = newPlanner(context.TODO(), cfg, c, time.Now(), set); err != nil {
-			return append(findings, findingsOf(err, "error")...), stats
+		if p, err = newPlanner(ctx, cfg, c, time.Now(), set); err != nil {
+			return append(findings, findingsOf(err, "error")...), stats, nil
 		}
 	}
 	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: cfg.ChannelNames()})
 	if err != nil {
-		return append(findings, findingsOf(err, "error")...), stats
+		return append(findings, findingsOf(err, "error")...), stats, nil
 	}
 	defer r.Close()
 
@@ -116,9 +119,12 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 	}
 	type rowResult struct {
 		locale   string
+		fellBack string // the customer's locale when it got default_locale for want of a template
 		channels []string
+		rendered int // messages that rendered (a failed or skipped render is not counted)
 		found    []keyed
 	}
+	fallbacks := map[string]int{} // customer locale -> customers given default_locale
 	grouped := map[key]*Finding{}
 	counts := map[key]int{}
 	var order []key
@@ -128,6 +134,9 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		}
 		row := p.Plan(rec)
 		res := rowResult{locale: row.Locale}
+		if row.LocaleDefault && rec.Locale != "" {
+			res.fellBack = rec.Locale
+		}
 		where := fmt.Sprintf("recipient %q (%s:%d)", rec.ID, c.Audience, rec.Line)
 		for _, cand := range row.Candidates {
 			res.channels = append(res.channels, cand.Channel.Name)
@@ -142,6 +151,7 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 				}
 				continue
 			}
+			res.rendered++
 			chk, ok := channels.Unwrap(cand.Channel.Sender).(channels.Checker)
 			if !ok {
 				continue
@@ -157,12 +167,12 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		}
 		return res
 	}
-	walkErr := eachRow(context.Background(), r, work, func(rec *audience.Recipient, res rowResult, rowErr error) error {
+	walkErr := eachRow(ctx, r, work, func(rec *audience.Recipient, res rowResult, rowErr error) error {
 		if rowErr != nil {
 			var rowErrs audience.RowErrors
 			errors.As(rowErr, &rowErrs)
 			for _, re := range rowErrs {
-				findings = append(findings, Finding{File: re.File, Line: re.Line, Severity: "error", Message: trimLocation(re.Error())})
+				findings = append(findings, Finding{File: re.File, Line: re.Line, Severity: "error", Message: strings.TrimPrefix(re.Error(), fmt.Sprintf("%s:%d: ", re.File, re.Line))})
 			}
 			return nil
 		}
@@ -171,10 +181,13 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 			return nil
 		}
 		stats.Locales[res.locale]++
+		if res.fellBack != "" {
+			fallbacks[res.fellBack]++
+		}
 		for _, ch := range res.channels {
 			stats.Channels[ch]++
-			stats.Messages++
 		}
+		stats.Messages += res.rendered
 		for _, k := range res.found {
 			if grouped[k.key] == nil {
 				f := k.f
@@ -186,8 +199,12 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		return nil
 	})
 	if walkErr != nil {
+		if ctx.Err() != nil {
+			return findings, stats, ctx.Err()
+		}
 		findings = append(findings, findingsOf(walkErr, "error")...)
 	}
+	findings = append(findings, localeFallbackFindings(c, fallbacks)...)
 	for _, k := range order {
 		f := *grouped[k]
 		if n := counts[k]; n > 1 {
@@ -196,15 +213,45 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		findings = append(findings, f)
 	}
 	sortFindings(findings)
-	return findings, stats
+	return findings, stats, nil
 }
 
-// trimLocation drops the "file:line: " a RowError starts with.
-func trimLocation(s string) string {
-	if m := locationPrefix.FindStringSubmatch(s); m != nil {
-		return m[3]
+// outboxFindings warns about the campaign's channels that write to the
+// outbox only because herald.toml does not configure them (SPEC 1.1), at
+// the campaign's channels line.
+func outboxFindings(cfg *Config, c *Campaign) []Finding {
+	var out []Finding
+	for _, notice := range cfg.OutboxNotices(c.Channels) {
+		out = append(out, Finding{File: c.File, Line: c.channelsLine, Severity: "warning", Message: notice})
 	}
-	return s
+	return out
+}
+
+// localeFallbackFindings warns, once per customer locale, about customers
+// who get default_locale because no template serves their language: a
+// translation may be missing, or the audience's locale column is off.
+func localeFallbackFindings(c *Campaign, fallbacks map[string]int) []Finding {
+	locs := make([]string, 0, len(fallbacks))
+	for l := range fallbacks {
+		locs = append(locs, l)
+	}
+	sort.Strings(locs)
+	out := make([]Finding, 0, len(locs))
+	for _, l := range locs {
+		n := fallbacks[l]
+		who := fmt.Sprintf("%d customers with locale %s get", n, l)
+		if n == 1 {
+			who = fmt.Sprintf("1 customer with locale %s gets", l)
+		}
+		lang := l
+		if tag, err := locales.ParseTag(l); err == nil {
+			base, _ := tag.Base()
+			lang = base.String()
+		}
+		out = append(out, Finding{File: c.File, Line: c.defaultLocaleLine, Severity: "warning",
+			Message: fmt.Sprintf("%s %s (default_locale): no %s template", who, c.DefaultLocale, lang)})
+	}
+	return out
 }
 
 func sortFindings(fs []Finding) {

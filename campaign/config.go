@@ -37,6 +37,7 @@ type Config struct {
 
 	channels map[string]*Channel
 	registry *channels.Registry
+	searched []string // where herald.toml was looked for, when it was searched
 }
 
 // Channel is a configured (or implied) channel with its built sender.
@@ -58,6 +59,42 @@ type Channel struct {
 	Sender channels.Sender
 	Call   channels.Sender
 	Gate   *channels.Gate
+
+	// Implied is true for a kind-named channel with no [channels.X] entry:
+	// it uses the outbox because nothing configures it, not by choice.
+	Implied bool
+}
+
+// IsOutbox reports whether this channel writes its messages to the outbox
+// directory instead of handing them to a provider: nothing sent on it
+// leaves the machine, so a summary must not call them sent.
+func (ch *Channel) IsOutbox() bool { return ch.Backend == "outbox" }
+
+// OutboxNotices are the warnings herald prints on every run that would
+// send (SPEC 1.1): one when no herald.toml was found, else one per channel
+// of names that falls back to the outbox only because herald.toml has no
+// entry for it. A channel configured with backend = "outbox" on purpose
+// gets none. Unknown names are left to the campaign checks.
+func (cfg *Config) OutboxNotices(names []string) []string {
+	if cfg.File == "" {
+		return []string{fmt.Sprintf("no herald.toml found (looked in %s): every channel writes to the outbox in %s; nothing leaves this machine",
+			strings.Join(cfg.searched, ", "), cfg.OutboxDir())}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, name := range names {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		ch, err := cfg.Channel(name)
+		if err != nil || !ch.Implied {
+			continue
+		}
+		out = append(out, fmt.Sprintf("channel %s has no [channels.%s] in %s: it writes to the outbox in %s; nothing sent on it leaves this machine",
+			name, name, cfg.File, cfg.OutboxDir()))
+	}
+	return out
 }
 
 // Send sends one message through the gate and the call chain.
@@ -74,7 +111,7 @@ type rawConfig struct {
 	StateDir   channels.Setting          `toml:"state_dir"`
 	QuietHours string                    `toml:"quiet_hours"`
 	PublicURL  channels.Setting          `toml:"public_url"`
-	Regions    map[string][]string       `toml:"regions"`
+	Regions    map[string]nameList       `toml:"regions"`
 	Channels   map[string]toml.Primitive `toml:"channels"`
 	Replies    struct {
 		IMAP struct {
@@ -100,12 +137,16 @@ type commonChannel struct {
 
 // Options say where herald.toml and the state live.
 type Options struct {
-	ConfigPath string             // --config; "" = $HERALD_CONFIG, then ./herald.toml, else none
+	ConfigPath string             // --config; "" = $HERALD_CONFIG, ./herald.toml, then beside CampaignPath and up
 	StateDir   string             // --state; overrides state_dir
 	Registry   *channels.Registry // the known backends
 	HTTP       *http.Client       // for provider calls; nil = a default with timeouts
 	Retry      *channels.RetryPolicy
 	OnRetry    func(channels.Message, channels.Attempt)
+
+	// CampaignPath is the campaign file the command works on, if any: a
+	// herald.toml in its directory or a parent is found as git finds .git.
+	CampaignPath string
 }
 
 // ConfigError is a configuration problem: exit status 2. It may hold
@@ -129,30 +170,27 @@ func configErr(errs ...error) error {
 	return &ConfigError{Errs: errs}
 }
 
-// LoadConfig finds and reads herald.toml. With no file, every channel uses
-// the outbox backend and the state lives in ./.herald.
+// LoadConfig finds and reads herald.toml (SPEC 1.1): --config,
+// $HERALD_CONFIG, ./herald.toml, then herald.toml in the campaign file's
+// directory and each parent up to the root. With no file, every channel
+// uses the outbox backend and the state lives in ./.herald; OutboxNotices
+// then says so.
 func LoadConfig(opts Options) (*Config, error) {
-	path := opts.ConfigPath
-	if path == "" {
-		path = os.Getenv("HERALD_CONFIG")
-	}
-	explicit := path != ""
-	if path == "" {
-		path = "herald.toml"
-	}
 	cfg := &Config{StateDir: ".herald", channels: map[string]*Channel{}, registry: opts.Registry, Regions: map[string][]string{}}
-	text, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		cfg.File = path
-	case errors.Is(err, os.ErrNotExist) && !explicit:
-		text = nil
-	default:
-		return nil, configErr(fmt.Errorf("reading config: %w", err))
-	}
-	if cfg.File != "" {
-		if err := cfg.parse(text, opts); err != nil {
-			return nil, err
+	path, explicit, searched := findConfig(opts)
+	cfg.searched = searched
+	if path != "" {
+		text, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			cfg.File = path
+			if err := cfg.parse(text, opts); err != nil {
+				return nil, err
+			}
+		case errors.Is(err, os.ErrNotExist) && explicit != "":
+			return nil, configErr(fmt.Errorf("config file %s not found (given by %s)", path, explicit))
+		default:
+			return nil, configErr(fmt.Errorf("reading config: %w", err))
 		}
 	}
 	if opts.StateDir != "" {
@@ -160,6 +198,66 @@ func LoadConfig(opts Options) (*Config, error) {
 	}
 	cfg.Store = state.OpenFiles(cfg.StateDir)
 	return cfg, nil
+}
+
+// configSource names who asked for a config file, for the error when it
+// does not exist; "" means it was found by searching.
+type configSource string
+
+// findConfig returns the herald.toml to read, who named it, and the places
+// searched (for the notice when there is none). A path named by --config or
+// $HERALD_CONFIG is returned whether or not it exists: a typo there is an
+// error, not a silent fall back to the outbox.
+func findConfig(opts Options) (path string, explicit configSource, searched []string) {
+	if opts.ConfigPath != "" {
+		return opts.ConfigPath, "--config", nil
+	}
+	if env := os.Getenv("HERALD_CONFIG"); env != "" {
+		return env, "$HERALD_CONFIG", nil
+	}
+	const name = "herald.toml"
+	searched = append(searched, "./"+name)
+	if isFile(name) {
+		return name, "", searched
+	}
+	if opts.CampaignPath == "" || opts.CampaignPath == "-" {
+		return "", "", searched
+	}
+	dir, err := filepath.Abs(filepath.Dir(opts.CampaignPath))
+	if err != nil {
+		return "", "", searched
+	}
+	wd, _ := os.Getwd()
+	searched = append(searched, displayPath(wd, dir)+" and each parent directory")
+	for {
+		candidate := filepath.Join(dir, name)
+		if isFile(candidate) {
+			return displayPath(wd, candidate), "", searched
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", "", searched
+		}
+		dir = parent
+	}
+}
+
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
+}
+
+// displayPath shows path relative to the working directory when that is
+// shorter to read, else absolute.
+func displayPath(wd, path string) string {
+	if wd == "" {
+		return path
+	}
+	rel, err := filepath.Rel(wd, path)
+	if err != nil || strings.Count(rel, "..") > 2 {
+		return path
+	}
+	return rel
 }
 
 func (cfg *Config) parse(text []byte, opts Options) error {
@@ -171,6 +269,11 @@ func (cfg *Config) parse(text []byte, opts Options) error {
 		return configErr(tomlError(file, err))
 	}
 	var errs []error
+	for _, table := range []string{"regions", "channels", "replies"} {
+		if err := tableKey(file, text, md, table); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if raw.StateDir != "" {
 		cfg.StateDir = resolvePath(dir, string(raw.StateDir))
 	} else {
@@ -197,6 +300,10 @@ func (cfg *Config) parse(text []byte, opts Options) error {
 			errs = append(errs, fileErrorf(file, keyLine(text, toml.Key{"regions", country}), "regions: %q is not an ISO 3166-1 alpha-2 country code", country))
 			continue
 		}
+		if len(list) == 0 {
+			errs = append(errs, fileErrorf(file, keyLine(text, toml.Key{"regions", country}), "regions.%s = []: list the channels to try for %s in order, or remove the line", country, cc))
+			continue
+		}
 		cfg.Regions[cc] = list
 	}
 	if raw.Replies.IMAP.URL.URL != nil {
@@ -208,15 +315,17 @@ func (cfg *Config) parse(text []byte, opts Options) error {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	var failed [][]string
 	for _, name := range names {
 		ch, err := cfg.buildChannel(name, raw.Channels[name], md, text, opts)
 		if err != nil {
 			errs = append(errs, err)
+			failed = append(failed, []string{"channels", name})
 			continue
 		}
 		cfg.channels[name] = ch
 	}
-	errs = append(errs, undecodedErrors(file, text, md)...)
+	errs = append(errs, undecodedErrors(file, text, md, failed...)...)
 	return configErr(errs...)
 }
 
@@ -289,7 +398,7 @@ func (cfg *Config) buildChannel(name string, prim toml.Primitive, md toml.MetaDa
 	if err != nil {
 		var fe *FileError
 		if errors.As(err, &fe) {
-			return nil, err
+			return nil, fe // it names the file, line and key already
 		}
 		return nil, fileErrorf(file, line, "[channels.%s]: %v", name, err)
 	}
@@ -394,7 +503,7 @@ func (cfg *Config) outboxChannel(k channels.Kind) (*Channel, error) {
 	}
 	return &Channel{
 		Name: string(k), Backend: "outbox", Kind: k, Columns: k.AddressColumns(),
-		Sections: sectionsFor(string(k), k), Concurrency: 4,
+		Sections: sectionsFor(string(k), k), Concurrency: 4, Implied: true,
 		Sender: sender, Call: sender, Gate: channels.NewGate(4, nil),
 	}, nil
 }

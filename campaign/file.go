@@ -28,6 +28,9 @@ type Campaign struct {
 	// HasStart is false when [schedule] start is not set: then a message is
 	// due as soon as the window allows.
 	HasStart bool
+
+	// Lines of keys that check's warnings point at.
+	channelsLine, defaultLocaleLine int
 }
 
 type rawCampaign struct {
@@ -35,12 +38,12 @@ type rawCampaign struct {
 	Audience      string   `toml:"audience"`
 	Templates     string   `toml:"templates"`
 	DefaultLocale string   `toml:"default_locale"`
-	Channels      []string `toml:"channels"`
+	Channels      nameList `toml:"channels"`
 	Fallback      *bool    `toml:"fallback"`
 	Schedule      struct {
 		Start           string   `toml:"start"`
 		Window          string   `toml:"window"`
-		Days            []string `toml:"days"`
+		Days            nameList `toml:"days"`
 		Expire          string   `toml:"expire"`
 		DefaultTimezone string   `toml:"default_timezone"`
 	} `toml:"schedule"`
@@ -69,7 +72,8 @@ func LoadCampaign(path string, cfg *Config) (*Campaign, error) {
 		errs = append(errs, fileErrorf(path, line, format, args...))
 	}
 	dir := filepath.Dir(path)
-	c := &Campaign{File: path, Name: raw.Name, DefaultLocale: raw.DefaultLocale, Channels: raw.Channels, Fallback: true}
+	c := &Campaign{File: path, Name: raw.Name, DefaultLocale: raw.DefaultLocale, Channels: raw.Channels, Fallback: true,
+		channelsLine: at("channels"), defaultLocaleLine: at("default_locale")}
 	if raw.Fallback != nil {
 		c.Fallback = *raw.Fallback
 	}
@@ -92,7 +96,10 @@ func LoadCampaign(path string, cfg *Config) (*Campaign, error) {
 	if raw.DefaultLocale == "" {
 		bad(1, "default_locale is required (used when no template locale matches the customer)")
 	}
-	if len(raw.Channels) == 0 {
+	switch {
+	case md.IsDefined("channels") && len(raw.Channels) == 0:
+		bad(at("channels"), "channels = []: list the channels this campaign may use, e.g. [\"email\", \"sms\"]")
+	case len(raw.Channels) == 0:
 		bad(1, "channels is required: the channels this campaign may use, e.g. [\"email\", \"sms\"]")
 	}
 	seen := map[string]bool{}
@@ -139,6 +146,11 @@ func LoadCampaign(path string, cfg *Config) (*Campaign, error) {
 		} else {
 			c.Schedule.Window = &w
 		}
+	}
+	if md.IsDefined("schedule", "days") && len(s.Days) == 0 {
+		// An empty list would mean "every day" to the schedule: say so
+		// rather than guess which the author meant.
+		bad(at("schedule", "days"), "days = []: list the days to send on, e.g. [\"mon\", \"tue\"], or remove the key to send on any day")
 	}
 	if len(s.Days) > 0 {
 		d, err := schedule.ParseDays(s.Days)

@@ -55,6 +55,10 @@ type Row struct {
 	State        string
 	Reason       string
 	Outcome      state.Outcome // what the journal already says
+
+	// LocaleDefault is true when Locale is default_locale because no
+	// template matched the customer's locale well enough.
+	LocaleDefault bool
 }
 
 // Channel is the chosen channel's name, "" when skipped.
@@ -176,6 +180,7 @@ func (p *Planner) Plan(rec *audience.Recipient) *Row {
 	}
 	match := p.matcher.Match(rec.Locale)
 	row.Locale, row.LocaleReason = match.Locale, match.Reason
+	row.LocaleDefault = match.Confidence == "default"
 	row.Outcome = p.journal.Lookup(rec.ID)
 
 	cands, firstRefusal, firstCandidateRefusal := p.candidates(rec)

@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"herald/audience"
+	"herald/campaign/csvsafe"
 	"herald/channels"
 	"herald/channels/sms"
 )
@@ -159,7 +159,7 @@ func rowIDHint(errs audience.RowErrors) string {
 type planWriter struct {
 	format string
 	w      io.Writer
-	csv    *csv.Writer
+	csv    *csvsafe.Writer // customer data: no live formulas in a spreadsheet
 	tab    *tabwriter.Writer
 	n      int
 }
@@ -168,7 +168,7 @@ func newPlanWriter(format string, w io.Writer) *planWriter {
 	pw := &planWriter{format: format, w: w}
 	switch format {
 	case "csv":
-		pw.csv = csv.NewWriter(w)
+		pw.csv = csvsafe.NewWriter(w)
 		_ = pw.csv.Write([]string{"id", "channel", "address", "locale", "send_at", "send_at_utc", "state", "reason", "fallbacks"})
 	case "json":
 		io.WriteString(w, "[")

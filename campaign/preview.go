@@ -38,8 +38,9 @@ type Preview struct {
 }
 
 // RenderPreview renders the message for one recipient.
-func RenderPreview(cfg *Config, c *Campaign, opts PreviewOptions) (*Preview, error) {
-	p, err := NewPlanner(context.TODO(), cfg, c, opts.Now)
+// It reads the audience until it finds the recipient; ctx stops the search.
+func RenderPreview(ctx context.Context, cfg *Config, c *Campaign, opts PreviewOptions) (*Preview, error) {
+	p, err := NewPlanner(ctx, cfg, c, opts.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +53,9 @@ func RenderPreview(cfg *Config, c *Campaign, opts PreviewOptions) (*Preview, err
 	}
 	defer r.Close()
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		rec, err := r.Next()
 		if err == io.EOF {
 			if opts.ID != "" {

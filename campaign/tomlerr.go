@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,11 +108,87 @@ func normalizeKeyPath(s string) string {
 	return strings.Join(parts, ".")
 }
 
-// undecodedErrors reports every key of md that nothing decoded, with its line.
-func undecodedErrors(file string, text []byte, md toml.MetaData) []error {
+// undecodedErrors reports every key of md that nothing decoded, with its
+// line, except under the tables named in failed (see undecodedOutside).
+func undecodedErrors(file string, text []byte, md toml.MetaData, failed ...[]string) []error {
 	var errs []error
-	for _, k := range md.Undecoded() {
+	for _, k := range undecodedOutside(md.Undecoded(), failed) {
 		errs = append(errs, fileErrorf(file, keyLine(text, k), "unknown key %q", k.String()))
 	}
 	return errs
+}
+
+// nameList is a TOML list of strings (channels, days, a region's channel
+// order) that says what it wants when given something else: `channels =
+// 5` or `days = "mon"` is an error at its line, never a silent default.
+type nameList []string
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (l *nameList) UnmarshalTOML(v any) error {
+	items, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("want a list of names such as [\"a\", \"b\"], got %s", describeTOML(v))
+	}
+	out := make(nameList, 0, len(items))
+	for i, item := range items {
+		s, ok := item.(string)
+		if !ok {
+			return fmt.Errorf("item %d: want a quoted name, got %s", i+1, describeTOML(item))
+		}
+		out = append(out, s)
+	}
+	*l = out
+	return nil
+}
+
+// describeTOML names a decoded TOML value for an error message, quoting at
+// most 80 characters of it.
+func describeTOML(v any) string {
+	switch v := v.(type) {
+	case string:
+		if len(v) > 80 {
+			v = v[:80] + "..."
+		}
+		return fmt.Sprintf("the string %q", v)
+	case int64, float64:
+		return fmt.Sprintf("the number %v", v)
+	case bool:
+		return fmt.Sprintf("%v", v)
+	case map[string]any:
+		return "a table"
+	case []any, []map[string]any:
+		return "a list"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// tableKey reports a key of md that is defined but is not a table, as
+// `regions = 5` would be (the TOML decoder lets that pass into a map).
+func tableKey(file string, text []byte, md toml.MetaData, key ...string) error {
+	if !md.IsDefined(key...) {
+		return nil
+	}
+	// An implicit table ([channels.sms] without [channels]) has no type.
+	if t := md.Type(key...); t != "Hash" && t != "" {
+		return fileErrorf(file, keyLine(text, toml.Key(key)), "%s must be a table ([%s] with one key per line), got %s",
+			strings.Join(key, "."), strings.Join(key, "."), strings.ToLower(t))
+	}
+	return nil
+}
+
+// undecodedOutside leaves out the keys under a table whose decoding
+// already failed: they were never read, and calling them unknown would
+// give one mistake several messages.
+func undecodedOutside(keys []toml.Key, failed [][]string) []toml.Key {
+	var out []toml.Key
+next:
+	for _, k := range keys {
+		for _, prefix := range failed {
+			if len(k) > len(prefix) && slices.Equal([]string(k[:len(prefix)]), prefix) {
+				continue next
+			}
+		}
+		out = append(out, k)
+	}
+	return out
 }

@@ -63,7 +63,7 @@ func (f *Files) ReadJournal(ctx context.Context, fn func(Entry) error) error {
 func (f *Files) readJournal(ctx context.Context, fn func(Entry) error) (torn int, err error) {
 	n := 0
 	err = readLines(f.JournalPath(), func(_ int, line []byte) error {
-		if n++; n%4096 == 0 && ctx.Err() != nil {
+		if n++; n%4096 == 1 && ctx.Err() != nil {
 			return ctx.Err()
 		}
 		e, ok := parseEntry(line)

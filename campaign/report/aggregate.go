@@ -71,6 +71,7 @@ type Report struct {
 type Options struct {
 	StateDirs []string // at least one; merged
 	Campaign  string   // a campaign name; "" = every campaign
+
 }
 
 // NoCampaignError says the campaign asked for is not in any journal read.
@@ -368,6 +369,9 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 	for _, st := range stores {
 		torn, err := st.ReadJournalTorn(ctx, a.addEntry)
 		rep.TornLines += torn
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -382,7 +386,7 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 	for _, st := range stores {
 		err := st.ReadReplies(ctx, func(r state.Reply) error {
 			a.addReply(r)
-			return nil
+			return ctx.Err()
 		})
 		if err != nil {
 			return nil, err

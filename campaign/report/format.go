@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"herald/campaign/csvsafe"
 	"herald/state"
 )
 
@@ -71,7 +71,7 @@ var CSVColumns = []string{"group", "key", "sent", "failed", "skipped", "in_doubt
 // WriteCSV writes the totals, then by_channel and by_locale rows in key
 // order.
 func (r *Report) WriteCSV(w io.Writer) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	_ = cw.Write(CSVColumns)
 	row := func(group, key string, c Counts) {
 		_ = cw.Write([]string{group, key, itoa(c.Sent), itoa(c.Failed), itoa(c.Skipped), itoa(c.InDoubt), itoa(c.Replied), itoa(c.OptedOut)})

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
+	"herald/campaign/csvsafe"
 	"herald/state"
 )
 
@@ -49,6 +51,7 @@ func (e *UnknownRecipientError) Error() string {
 // every state directory, oldest first. Events at the same instant keep the
 // order they were written in, journal before replies, so an attempt stays
 // before its outcome even when `--now` gave them one timestamp.
+// ctx stops the read of a long journal.
 func History(ctx context.Context, stateDirs []string, recipient string) ([]Event, error) {
 	if err := checkDirs(stateDirs); err != nil {
 		return nil, err
@@ -57,7 +60,7 @@ func History(ctx context.Context, stateDirs []string, recipient string) ([]Event
 	for _, dir := range stateDirs {
 		err := state.OpenFiles(dir).ReadJournal(ctx, func(e state.Entry) error {
 			if e.Recipient != recipient {
-				return nil
+				return ctx.Err()
 			}
 			events = append(events, Event{
 				Time: e.Time.UTC(), Campaign: e.Campaign, Channel: e.Channel, Event: e.Status,
@@ -67,6 +70,9 @@ func History(ctx context.Context, stateDirs []string, recipient string) ([]Event
 			})
 			return nil
 		})
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -74,7 +80,7 @@ func History(ctx context.Context, stateDirs []string, recipient string) ([]Event
 	for _, dir := range stateDirs {
 		err := state.OpenFiles(dir).ReadReplies(ctx, func(r state.Reply) error {
 			if r.RecipientID != recipient {
-				return nil
+				return ctx.Err()
 			}
 			events = append(events, Event{
 				Time: r.ReceivedAt.UTC(), Campaign: r.Campaign, Channel: r.Channel, Event: EventReply,
@@ -94,10 +100,34 @@ func History(ctx context.Context, stateDirs []string, recipient string) ([]Event
 	return events, nil
 }
 
-// WriteHistory writes the timeline as a table (for a support agent) or
+// HistoryFormats are the values of `herald history --format`.
+var HistoryFormats = []string{"table", "csv", "json"}
+
+// HistoryCSVColumns are the columns of `history --format csv`, the JSON
+// keys in the same order.
+var HistoryCSVColumns = []string{"time", "campaign", "channel", "event", "address", "locale", "attempt", "provider_id", "message_id", "error", "temporary", "text", "action", "state_dir"}
+
+// WriteHistory writes the timeline as a table (for a support agent), CSV
+// (for a spreadsheet: cells that would start a formula are defused) or
 // JSON (one array, full error texts and reply texts, for tools).
 func WriteHistory(w io.Writer, events []Event, format string) error {
 	switch format {
+	case "csv":
+		cw := csvsafe.NewWriter(w)
+		_ = cw.Write(HistoryCSVColumns)
+		for _, e := range events {
+			attempt, temporary := "", ""
+			if e.Attempt > 0 {
+				attempt = strconv.Itoa(e.Attempt)
+			}
+			if e.Temporary {
+				temporary = "true"
+			}
+			_ = cw.Write([]string{e.Time.Format(time.RFC3339), e.Campaign, e.Channel, e.Event, e.Address, e.Locale, attempt,
+				e.ProviderID, e.MessageID, e.Error, temporary, e.Text, e.Action, e.StateDir})
+		}
+		cw.Flush()
+		return cw.Error()
 	case "json":
 		if events == nil {
 			events = []Event{}
@@ -113,7 +143,7 @@ func WriteHistory(w io.Writer, events []Event, format string) error {
 		}
 		return tw.Flush()
 	}
-	return fmt.Errorf("unknown format %q: want table or json", format)
+	return fmt.Errorf("unknown format %q: want %s", format, strings.Join(HistoryFormats, ", "))
 }
 
 func eventName(e Event) string {

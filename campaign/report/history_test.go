@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -107,5 +108,26 @@ func TestHistoryShowsAutoReplies(t *testing.T) {
 	}
 	if !strings.Contains(table.String(), "auto-reply  from giulia@x.example: \u201cSono fuori ufficio") {
 		t.Errorf("the out-of-office is not shown as an auto-reply:\n%s", table.String())
+	}
+}
+
+// An interrupted report or history (SIGINT) stops reading the journal and
+// says so with the context's error, not with a partial result.
+func TestReportAndHistoryStopWhenCancelled(t *testing.T) {
+	var journal strings.Builder
+	for i := range 1000 {
+		journal.WriteString(journalLine("2026-03-02T09:00:00Z", camp, fmt.Sprintf("r%d", i), "sms", "+1", "en", "sent", ""))
+	}
+	dir := stateDir(t, map[string]string{"journal.jsonl": journal.String()})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := History(ctx, []string{dir}, "r999"); !errors.Is(err, context.Canceled) {
+		t.Errorf("History after cancel: err = %v, want context.Canceled", err)
+	}
+	if _, err := Build(ctx, Options{StateDirs: []string{dir}}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Build after cancel: err = %v, want context.Canceled", err)
+	}
+	if _, err := History(context.Background(), []string{dir}, "r999"); err != nil {
+		t.Errorf("History without cancel: %v", err)
 	}
 }

@@ -201,9 +201,9 @@ func BenchmarkSegments(b *testing.B) {
 func TestNormalizeKeepsGSM7(t *testing.T) {
 	for in, want := range map[string]string{
 		"Total 129,90\u00a0€, arrives 5\u202fnov.": "Total 129,90 €, arrives 5 nov.",
-		"plain text":                     "plain text",
-		"Заказ 1\u00a0234,50\u00a0₽":     "Заказ 1\u00a0234,50\u00a0₽",
-		"ご注文 1\u00a0234":                "ご注文 1\u00a0234",
+		"plain text":                 "plain text",
+		"Заказ 1\u00a0234,50\u00a0₽": "Заказ 1\u00a0234,50\u00a0₽",
+		"ご注文 1\u00a0234":             "ご注文 1\u00a0234",
 	} {
 		got := Normalize(in)
 		if got != want {

@@ -1,27 +1,41 @@
 package main
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/xrash/smetrics"
 )
 
 // interspersed moves a command's flags in front of its positional
 // arguments. urfave/cli v2 stops reading flags at the first positional one,
 // but the SPEC (and every user) writes `herald plan CAMPAIGN --now TIME`.
 // It needs the command's flag definitions to know which flags take a value.
-func interspersed(app *cli.App, args []string) []string {
+// Knowing them, it also refuses an unknown command or flag (exit 2, with a
+// "did you mean" hint) before urfave/cli would show help and exit 0.
+func interspersed(app *cli.App, args []string) ([]string, error) {
 	if len(args) < 2 {
-		return args
+		return args, nil
+	}
+	if slices.Contains(args, "--generate-bash-completion") {
+		// Shell completion passes the partial word being typed
+		// (`send --dr`): urfave/cli answers from it; it is no mistake.
+		return args, nil
 	}
 	out := []string{args[0]}
 	i := 1
 	// Global flags, then the command path.
 	flags := app.Flags
 	cmds := app.Commands
+	var path []string // the command path so far, for messages
 	for i < len(args) {
 		a := args[i]
 		if strings.HasPrefix(a, "-") {
+			if err := knownFlag(path, a, flags, nil); err != nil {
+				return nil, err
+			}
 			out = append(out, a)
 			if takesValue(flags, a) && i+1 < len(args) {
 				out = append(out, args[i+1])
@@ -32,8 +46,12 @@ func interspersed(app *cli.App, args []string) []string {
 		}
 		cmd := findCommand(cmds, a)
 		if cmd == nil {
+			if len(cmds) > 0 && a != "help" && a != "h" {
+				return nil, unknownCommand(path, a, cmds)
+			}
 			break
 		}
+		path = append(path, cmd.Name)
 		out = append(out, a)
 		i++
 		flags, cmds = cmd.Flags, cmd.Subcommands
@@ -56,6 +74,9 @@ func interspersed(app *cli.App, args []string) []string {
 				i++
 			}
 		case strings.HasPrefix(a, "-") && a != "-":
+			if err := knownFlag(path, a, flags, app.Flags); err != nil {
+				return nil, err
+			}
 			opts = append(opts, a)
 			if takesValue(flags, a) && i+1 < len(args) {
 				opts = append(opts, args[i+1])
@@ -66,7 +87,72 @@ func interspersed(app *cli.App, args []string) []string {
 		}
 	}
 	out = append(out[:1], append(globals, out[1:]...)...)
-	return append(append(out, opts...), positional...)
+	return append(append(out, opts...), positional...), nil
+}
+
+// builtinFlags are the flags urfave/cli adds itself.
+var builtinFlags = []string{"help", "h", "version", "v", "generate-bash-completion"}
+
+// knownFlag returns a usage error for a flag that neither flags nor
+// globals define, with the closest defined name as a hint.
+func knownFlag(path []string, arg string, flags, globals []cli.Flag) error {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	if defines(flags, arg) || defines(globals, arg) {
+		return nil
+	}
+	for _, b := range builtinFlags {
+		if name == b {
+			return nil
+		}
+	}
+	var names []string
+	for _, f := range append(append([]cli.Flag(nil), flags...), globals...) {
+		names = append(names, f.Names()...)
+	}
+	where := "herald"
+	if len(path) > 0 {
+		where = "herald " + strings.Join(path, " ")
+	}
+	err := usagef("%s: unknown flag %s", where, arg)
+	if s := closest(name, names); s != "" {
+		dashes := "--"
+		if len(s) == 1 {
+			dashes = "-"
+		}
+		return &hinted{err: err, hint: fmt.Sprintf("did you mean %s%s? (see `%s --help`)", dashes, s, where)}
+	}
+	return &hinted{err: err, hint: fmt.Sprintf("see `%s --help`", where)}
+}
+
+// unknownCommand is the usage error for a command name that is not one of
+// cmds, with the closest name as a hint.
+func unknownCommand(path []string, name string, cmds []*cli.Command) error {
+	var names []string
+	for _, c := range cmds {
+		if !c.Hidden {
+			names = append(names, c.Names()...)
+		}
+	}
+	parent := strings.Join(append([]string{"herald"}, path...), " ")
+	err := usagef("unknown command %q", strings.TrimSpace(strings.Join(path, " ")+" "+name))
+	if s := closest(name, names); s != "" {
+		return &hinted{err: err, hint: fmt.Sprintf("did you mean `%s %s`? (see `%s help`)", parent, s, parent)}
+	}
+	return &hinted{err: err, hint: fmt.Sprintf("the commands are %s (see `%s help`)", strings.Join(names, ", "), parent)}
+}
+
+// closest returns the candidate most like s, if it is like enough to be
+// the likely intent (a typo or a transposition), else "". Jaro-Winkler,
+// as urfave/cli uses, rates the shared prefix typos usually keep.
+func closest(s string, candidates []string) string {
+	const likeEnough = 0.8
+	best, score := "", likeEnough
+	for _, c := range candidates {
+		if v := smetrics.JaroWinkler(s, c, 0.7, 4); v >= score {
+			best, score = c, v
+		}
+	}
+	return best
 }
 
 // defines reports whether a flag as written ("--now", "-q", "--now=x") is

@@ -1,8 +1,9 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
+	"os"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,7 +16,7 @@ func checkCommand(io stdio) *cli.Command {
 		Usage:     "validate config, campaigns, templates and every audience row; render every message the plan needs",
 		ArgsUsage: "CAMPAIGN...",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "`text` or json"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "`text`, json, or github (GitHub Actions annotations)"},
 			&cli.BoolFlag{Name: "strict", Usage: "warnings fail too"},
 		},
 		Action: func(c *cli.Context) error {
@@ -23,38 +24,38 @@ func checkCommand(io stdio) *cli.Command {
 				return usagef("check needs at least one campaign file")
 			}
 			format := c.String("format")
-			if format != "text" && format != "json" {
-				return usagef("--format %q: want text or json", format)
+			if !slices.Contains(campaign.FindingFormats, format) {
+				return usagef("--format %q: want %s", format, strings.Join(campaign.FindingFormats, ", "))
 			}
-			cfg, err := loadConfig(c)
 			var findings []campaign.Finding
-			stats := campaign.CheckStats{}
-			if err != nil {
-				findings = campaign.FindingsOf(err)
-			} else {
-				for _, path := range c.Args().Slice() {
-					f, s := campaign.Check(cfg, path)
-					findings = append(findings, f...)
-					stats.Recipients += s.Recipients
-					stats.Messages += s.Messages
+			var stats campaign.CheckStats
+			for _, path := range c.Args().Slice() {
+				// Each campaign finds its own herald.toml (SPEC 1.1).
+				cfg, err := loadConfig(c, path)
+				if err != nil {
+					for _, f := range campaign.FindingsOf(err) {
+						if !slices.Contains(findings, f) {
+							findings = append(findings, f)
+						}
+					}
+					continue
 				}
-			}
-			errs, warnings := campaign.CountFindings(findings)
-			if format == "json" {
-				if findings == nil {
-					findings = []campaign.Finding{}
-				}
-				enc := json.NewEncoder(io.out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(findings); err != nil {
+				f, s, err := campaign.Check(c.Context, cfg, path)
+				cfg.Close()
+				if err != nil {
 					return err
 				}
-			} else {
-				for _, f := range findings {
-					fmt.Fprintln(io.out, f)
-				}
-				fmt.Fprintf(io.out, "check: %d errors, %d warnings (%d recipients, %d messages rendered)\n", errs, warnings, stats.Recipients, stats.Messages)
+				findings = append(findings, f...)
+				stats.Recipients += s.Recipients
+				stats.Messages += s.Messages
 			}
+			if wd, err := os.Getwd(); err == nil {
+				campaign.RelativeTo(wd, findings)
+			}
+			if err := campaign.WriteFindings(io.out, format, findings, stats); err != nil {
+				return err
+			}
+			errs, warnings := campaign.CountFindings(findings)
 			if errs > 0 || (c.Bool("strict") && warnings > 0) {
 				return &failuresError{}
 			}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/urfave/cli/v2"
 
 	"herald/campaign/report"
@@ -16,7 +19,7 @@ func historyCommand(io stdio) *cli.Command {
 			"in full: this is for people with access to the state.",
 		Flags: []cli.Flag{
 			stateDirFlag,
-			&cli.StringFlag{Name: "format", Value: "table", Usage: "`table` or json"},
+			&cli.StringFlag{Name: "format", Value: "table", Usage: "`table`, csv or json"},
 		},
 		Action: func(c *cli.Context) error {
 			id, err := oneArg(c, "recipient id")
@@ -24,10 +27,10 @@ func historyCommand(io stdio) *cli.Command {
 				return err
 			}
 			format := c.String("format")
-			if format != "table" && format != "json" {
-				return usagef("--format %q: want table or json", format)
+			if !slices.Contains(report.HistoryFormats, format) {
+				return usagef("--format %q: want %s", format, strings.Join(report.HistoryFormats, ", "))
 			}
-			dirs, err := stateDirs(c)
+			dirs, err := stateDirs(c, "")
 			if err != nil {
 				return err
 			}

@@ -35,7 +35,7 @@ func previewCommand(io stdio) *cli.Command {
 				return err
 			}
 			defer cfg.Close()
-			pv, err := campaign.RenderPreview(cfg, camp, campaign.PreviewOptions{ID: c.String("id"), Channel: c.String("channel"), Locale: c.String("locale"), Now: now})
+			pv, err := campaign.RenderPreview(c.Context, cfg, camp, campaign.PreviewOptions{ID: c.String("id"), Channel: c.String("channel"), Locale: c.String("locale"), Now: now})
 			if err != nil {
 				return err
 			}

@@ -40,7 +40,7 @@ func runRepliesServe(c *cli.Context, io stdio) error {
 	if c.NArg() > 0 {
 		return usagef("replies serve takes no arguments, got %q", strings.Join(c.Args().Slice(), " "))
 	}
-	cfg, err := loadConfig(c)
+	cfg, err := loadConfig(c, "")
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func runRepliesFetch(c *cli.Context, io stdio) error {
 	if c.NArg() > 0 {
 		return usagef("replies fetch takes no arguments, got %q", strings.Join(c.Args().Slice(), " "))
 	}
-	cfg, err := loadConfig(c)
+	cfg, err := loadConfig(c, "")
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func reportCommand(io stdio) *cli.Command {
 			if err != nil {
 				return err
 			}
-			dirs, err := stateDirs(c)
+			dirs, err := stateDirs(c, campaignFile(c.Args().First()))
 			if err != nil {
 				return err
 			}
@@ -102,11 +102,23 @@ func campaignName(arg string) (string, error) {
 	return f.Name, nil
 }
 
+// campaignFile returns arg when it names an existing file: then herald.toml
+// is searched for beside it, as for the other commands.
+func campaignFile(arg string) string {
+	if arg == "" {
+		return ""
+	}
+	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
+		return arg
+	}
+	return ""
+}
+
 // stateDirs are the state directories to read: --state and every
 // --state-dir; with neither, herald.toml's state_dir. Only the last case
 // loads herald.toml, so a report over state copied from shards needs no
 // config and none of its secrets.
-func stateDirs(c *cli.Context) ([]string, error) {
+func stateDirs(c *cli.Context, campaignPath string) ([]string, error) {
 	var dirs []string
 	for _, d := range append([]string{c.String("state")}, c.StringSlice("state-dir")...) {
 		if d = strings.TrimSpace(d); d != "" && !slices.Contains(dirs, d) {
@@ -116,7 +128,7 @@ func stateDirs(c *cli.Context) ([]string, error) {
 	if len(dirs) > 0 {
 		return dirs, nil
 	}
-	cfg, err := loadConfig(c)
+	cfg, err := loadConfig(c, campaignPath)
 	if err != nil {
 		return nil, err
 	}

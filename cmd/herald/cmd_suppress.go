@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
+	"slices"
+	"strings"
 	"time"
 
+	"herald/campaign"
 	"herald/state"
 
 	"github.com/urfave/cli/v2"
@@ -26,7 +28,7 @@ func suppressCommand(io stdio) *cli.Command {
 					if err != nil {
 						return err
 					}
-					cfg, err := loadConfig(c)
+					cfg, err := loadConfig(c, "")
 					if err != nil {
 						return err
 					}
@@ -53,7 +55,7 @@ func suppressCommand(io stdio) *cli.Command {
 					if err != nil {
 						return err
 					}
-					cfg, err := loadConfig(c)
+					cfg, err := loadConfig(c, "")
 					if err != nil {
 						return err
 					}
@@ -72,8 +74,13 @@ func suppressCommand(io stdio) *cli.Command {
 			{
 				Name:  "list",
 				Usage: "print the suppression list",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "format", Value: "table", Usage: "`table` or csv"}},
 				Action: func(c *cli.Context) error {
-					cfg, err := loadConfig(c)
+					format := c.String("format")
+					if !slices.Contains(campaign.SuppressionFormats, format) {
+						return usagef("--format %q: want %s", format, strings.Join(campaign.SuppressionFormats, ", "))
+					}
+					cfg, err := loadConfig(c, "")
 					if err != nil {
 						return err
 					}
@@ -82,21 +89,9 @@ func suppressCommand(io stdio) *cli.Command {
 					if err != nil {
 						return err
 					}
-					tw := tabwriter.NewWriter(io.out, 2, 8, 2, ' ', 0)
-					fmt.Fprintln(tw, "ADDRESS\tCHANNEL\tSOURCE\tREASON\tADDED AT")
-					for _, r := range supp.Rows() {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Address, r.Channel, dash(r.Source), r.Reason, r.AddedAt.UTC().Format(time.RFC3339))
-					}
-					return tw.Flush()
+					return campaign.WriteSuppressions(io.out, supp.Rows(), format)
 				},
 			},
 		},
 	}
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

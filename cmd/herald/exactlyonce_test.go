@@ -155,7 +155,7 @@ func TestTwoSendsOfOneCampaignSendOnce(t *testing.T) {
 		loser = outs[1]
 	}
 	host, _ := os.Hostname()
-	if !regexp.MustCompile(`pid \d+ on `+regexp.QuoteMeta(host)+`, started 20\d\d-`).MatchString(loser) {
+	if !regexp.MustCompile(`pid \d+ on ` + regexp.QuoteMeta(host) + `, started 20\d\d-`).MatchString(loser) {
 		t.Errorf("the refused send does not name the holder's pid, host and start time:\n%s", loser)
 	}
 	got := prov.counts()

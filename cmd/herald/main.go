@@ -35,14 +35,53 @@ const (
 	exitCancelled = 130
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+func main() { os.Exit(mainRun()) }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// mainRun is main without the exit, shared with the tests that run this
+// binary as herald.
+func mainRun() int {
+	ctx, stop := interruptible(context.Background(), os.Stderr)
+	defer stop()
+	stopProfiles, err := startProfiles(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "herald: error: %v\n", err)
+		return exitUsage
+	}
 	code := run(ctx, os.Args, stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr})
-	stop()
-	os.Exit(code)
+	if err := stopProfiles(); err != nil {
+		fmt.Fprintf(os.Stderr, "herald: error: %v\n", err)
+	}
+	return code
+}
+
+// interruptible returns a context cancelled by the first SIGINT or
+// SIGTERM, which every command takes as "stop cleanly now" (exit 130). A
+// second signal means the operator does not want to wait for the clean
+// stop: exit at once.
+func interruptible(parent context.Context, stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			fmt.Fprintln(stderr, "herald: second signal: exiting at once")
+			os.Exit(exitCancelled)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
 }
 
 type stdio struct {
@@ -75,7 +114,10 @@ func (h *hinted) Unwrap() error { return h.err }
 
 func run(ctx context.Context, args []string, io stdio) int {
 	app := newApp(io)
-	err := app.RunContext(ctx, interspersed(app, args))
+	args, err := interspersed(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	return exitCode(err, io.err)
 }
 
@@ -145,7 +187,7 @@ func newApp(io stdio) *cli.App {
 	app := &cli.App{
 		Name:                 "herald",
 		Usage:                "multilingual campaigns and proactive notifications, sent once, in each customer's language, channel and hours",
-		Version:              version,
+		Version:              versionString(),
 		Flags:                globalFlags,
 		Reader:               io.in,
 		Writer:               io.out,
@@ -176,7 +218,7 @@ func newApp(io stdio) *cli.App {
 				Name:  "version",
 				Usage: "print herald's version",
 				Action: func(c *cli.Context) error {
-					fmt.Fprintf(io.out, "herald %s\n", version)
+					fmt.Fprintln(io.out, versionLine())
 					return nil
 				},
 			},
@@ -191,18 +233,20 @@ func newApp(io stdio) *cli.App {
 	return app
 }
 
-// loadConfig reads herald.toml with the global flags.
-func loadConfig(c *cli.Context) (*campaign.Config, error) {
+// loadConfig finds and reads herald.toml with the global flags; a
+// campaign file, when the command has one, is where the search ends.
+func loadConfig(c *cli.Context, campaignPath string) (*campaign.Config, error) {
 	return campaign.LoadConfig(campaign.Options{
-		ConfigPath: c.String("config"),
-		StateDir:   c.String("state"),
-		Registry:   builtin.Registry(),
+		ConfigPath:   c.String("config"),
+		CampaignPath: campaignPath,
+		StateDir:     c.String("state"),
+		Registry:     builtin.Registry(),
 	})
 }
 
 // loadCampaign reads herald.toml and one campaign file.
 func loadCampaign(c *cli.Context, path string) (*campaign.Config, *campaign.Campaign, error) {
-	cfg, err := loadConfig(c)
+	cfg, err := loadConfig(c, path)
 	if err != nil {
 		return nil, nil, err
 	}
