@@ -268,7 +268,6 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 		if err != nil {
 			return nil, err
 		}
-		defer journal.Close()
 	}
 	p.journal = journal
 
@@ -355,6 +354,10 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 	close(jobs)
 	wg.Wait()
 	flushSkips()
+	// The outcomes not yet synced by a later attempt become durable here.
+	if err := journal.Close(); err != nil {
+		run.fail(err)
+	}
 	if ctx.Err() != nil {
 		run.sum.Cancelled = true
 	}

@@ -39,6 +39,8 @@ type appendFile struct {
 	f    *os.File
 	lock *flock.Flock
 	end  int64 // the file's size after our last write or read; -1 unknown
+	// dirty: lines were written that are not synced yet.
+	dirty bool
 }
 
 func newAppendFile(path, what string, header []byte) *appendFile {
@@ -48,8 +50,20 @@ func newAppendFile(path, what string, header []byte) *appendFile {
 
 // batch runs fn under the lock. others are the complete lines other
 // processes appended since our last batch (nil on the first batch, whose
-// caller read the whole file already); fn returns the lines to append.
+// caller read the whole file already); fn returns the lines to append, and
+// they are synced to disk before batch returns.
 func (a *appendFile) batch(fn func(others [][]byte) ([][]byte, error)) error {
+	return a.batchSync(func(others [][]byte) ([][]byte, bool, error) {
+		lines, err := fn(others)
+		return lines, true, err
+	})
+}
+
+// batchSync is batch where fn also says whether this batch must be synced
+// before it returns. An unsynced batch is written (a killed process does
+// not lose it: it is in the kernel's cache) and becomes durable with the
+// next synced batch or with sync.
+func (a *appendFile) batchSync(fn func(others [][]byte) (lines [][]byte, sync bool, err error)) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.f == nil {
@@ -82,12 +96,15 @@ func (a *appendFile) batch(fn func(others [][]byte) ([][]byte, error)) error {
 	if err != nil {
 		return &WriteError{What: a.what, Err: fmt.Errorf("reading %s: %w", a.path, err)}
 	}
-	lines, err := fn(others)
+	lines, mustSync, err := fn(others)
 	if err != nil {
 		return err
 	}
 	a.end = size
 	if len(lines) == 0 {
+		if mustSync && a.dirty {
+			return a.syncLocked()
+		}
 		return nil
 	}
 	var buf bytes.Buffer
@@ -105,7 +122,11 @@ func (a *appendFile) batch(fn func(others [][]byte) ([][]byte, error)) error {
 	}
 	n, werr := a.f.Write(buf.Bytes())
 	if werr == nil {
-		werr = a.f.Sync()
+		a.dirty = true
+		if mustSync {
+			werr = a.f.Sync()
+			a.dirty = werr != nil
+		}
 	}
 	if werr != nil {
 		// A partial write (disk full) leaves a torn line; the next batch,
@@ -149,13 +170,34 @@ func (a *appendFile) open() error {
 	return nil
 }
 
+// sync makes every line written so far durable.
+func (a *appendFile) sync() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.syncLocked()
+}
+
+func (a *appendFile) syncLocked() error {
+	if a.f == nil || !a.dirty {
+		return nil
+	}
+	if err := a.f.Sync(); err != nil {
+		return &WriteError{What: a.what, Err: fmt.Errorf("syncing %s: %w", a.path, err)}
+	}
+	a.dirty = false
+	return nil
+}
+
 func (a *appendFile) close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.f == nil {
 		return nil
 	}
-	err := a.f.Close()
+	err := a.syncLocked()
+	if cerr := a.f.Close(); err == nil {
+		err = cerr
+	}
 	a.f = nil
 	return err
 }

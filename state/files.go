@@ -141,8 +141,20 @@ type pending struct {
 	err error // ErrFrequency for a refused attempt
 }
 
+// write commits a batch. Only a batch holding attempts is synced before it
+// returns: an attempt must be durable before its message leaves, while an
+// outcome or a skip may wait for the next attempt's sync (or Close). A
+// killed process loses no written line, and an outcome lost to a power
+// failure only leaves its recipient in doubt, never sent twice.
 func (j *fileJournal) write(batch []*pending) error {
-	return j.file.batch(func(others [][]byte) ([][]byte, error) {
+	mustSync := false
+	for _, p := range batch {
+		if p.e.Status == StatusAttempt {
+			mustSync = true
+			break
+		}
+	}
+	return j.file.batchSync(func(others [][]byte) ([][]byte, bool, error) {
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		for _, line := range others {
@@ -160,11 +172,11 @@ func (j *fileJournal) write(batch []*pending) error {
 			}
 			b, err := p.e.marshal()
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			lines = append(lines, b)
 		}
-		return lines, nil
+		return lines, mustSync, nil
 	})
 }
 
@@ -215,7 +227,8 @@ func (j *fileJournal) SentSince(id string, t time.Time) int {
 	return j.ix.SentSince(id, t)
 }
 
-func (j *fileJournal) Close() error { return nil }
+// Close makes every outcome written so far durable.
+func (j *fileJournal) Close() error { return j.file.sync() }
 
 // ensureDir creates the state directory, private.
 func (f *Files) ensureDir() error {

@@ -80,13 +80,17 @@ type Journal interface {
 	// ErrSuppressed when the address was suppressed on the channel since
 	// the run loaded the list. The message must then not be sent.
 	Attempt(ctx context.Context, e Entry) error
-	// Record appends outcomes and skips, durable on return.
+	// Record appends outcomes and skips. They are written when it returns
+	// (a killed process loses none) and durable by the next Attempt or by
+	// Close: an outcome lost to a power failure leaves its recipient in
+	// doubt, never sent twice, so it need not wait for its own sync.
 	Record(ctx context.Context, entries ...Entry) error
 	// Lookup returns what the journal says about a recipient of the
 	// campaign, as of the last committed batch.
 	Lookup(id string) Outcome
 	// SentSince counts sends of any campaign to id after t.
 	SentSince(id string, t time.Time) int
+	// Close makes everything recorded durable.
 	Close() error
 }
 
