@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/gofrs/flock"
+	"golang.org/x/sys/unix"
 )
 
 // File and directory modes: state holds addresses and reply texts.
@@ -21,9 +21,10 @@ const (
 
 // appendFile appends whole lines to one shared state file. Several herald
 // processes (a cron send, replies serve, replies fetch) append to the same
-// files at once: each batch takes an exclusive lock on a companion ".lock"
-// file (stable even when the data file is rewritten and renamed), writes
-// the batch in one write and syncs before the lock is released.
+// files at once: each batch takes an exclusive lock (flock) on a companion
+// ".lock" file, stable even when the data file is rewritten and renamed,
+// and writes the batch in one write. The lock file stays open, so a batch
+// costs one flock and one unlock, not an open and a close as well.
 //
 // The data file stays open between batches. Its size after our last write
 // is remembered, so a batch needs no tail read: when the file has grown
@@ -35,17 +36,87 @@ type appendFile struct {
 	header []byte // written first into a new or empty file (CSV headers)
 	what   string // "journal", for errors
 
+	// replaceable: another process may replace the data file with a
+	// rewritten one (suppressions), so each batch checks it still has the
+	// file at path open. Append-only files skip that stat.
+	replaceable bool
+
 	mu   sync.Mutex
 	f    *os.File
-	lock *flock.Flock
+	lock *os.File
 	end  int64 // the file's size after our last write or read; -1 unknown
 	// dirty: lines were written that are not synced yet.
 	dirty bool
+	// written counts successful writes; syncThrough waits until a sync
+	// that started after write number n has finished.
+	written uint64
+
+	smu     sync.Mutex
+	scond   *sync.Cond
+	synced  uint64 // every write up to this number is durable
+	syncing bool
 }
 
 func newAppendFile(path, what string, header []byte) *appendFile {
-	return &appendFile{path: path, what: what, header: header, end: -1,
-		lock: flock.New(path+".lock", flock.SetPermissions(fileMode))}
+	a := &appendFile{path: path, what: what, header: header, end: -1}
+	a.scond = sync.NewCond(&a.smu)
+	return a
+}
+
+// syncThrough returns once write number n is durable. Callers that arrive
+// while a sync runs wait for it and then share the next one, so a burst of
+// attempts costs one fsync, and the writer keeps writing meanwhile: an
+// fsync never holds the file's lock.
+func (a *appendFile) syncThrough(n uint64) error {
+	a.smu.Lock()
+	defer a.smu.Unlock()
+	for a.synced < n {
+		if a.syncing {
+			a.scond.Wait()
+			continue
+		}
+		a.syncing = true
+		a.mu.Lock()
+		f, target := a.f, a.written
+		a.mu.Unlock()
+		a.smu.Unlock()
+		var err error
+		if f != nil {
+			err = f.Sync()
+		}
+		a.smu.Lock()
+		a.syncing = false
+		a.scond.Broadcast()
+		if err != nil {
+			return &WriteError{What: a.what, Err: fmt.Errorf("syncing %s: %w", a.path, err)}
+		}
+		a.synced = max(a.synced, target)
+	}
+	return nil
+}
+
+// lockFile takes the exclusive lock; the returned func releases it.
+func (a *appendFile) lockFile() (func(), error) {
+	if a.lock == nil {
+		if err := os.MkdirAll(filepath.Dir(a.path), dirMode); err != nil {
+			return nil, fmt.Errorf("creating state directory: %w", err)
+		}
+		f, err := os.OpenFile(a.path+".lock", os.O_RDWR|os.O_CREATE, fileMode)
+		if err != nil {
+			return nil, err
+		}
+		a.lock = f
+	}
+	fd := int(a.lock.Fd())
+	for {
+		err := unix.Flock(fd, unix.LOCK_EX)
+		if err == nil {
+			return func() { unix.Flock(fd, unix.LOCK_UN) }, nil
+		}
+		if err != unix.EINTR {
+			return nil, err
+		}
+	}
 }
 
 // batch runs fn under the lock. others are the complete lines other
@@ -66,16 +137,11 @@ func (a *appendFile) batch(fn func(others [][]byte) ([][]byte, error)) error {
 func (a *appendFile) batchSync(fn func(others [][]byte) (lines [][]byte, sync bool, err error)) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.f == nil {
-		// The lock file lives beside the data file.
-		if err := os.MkdirAll(filepath.Dir(a.path), dirMode); err != nil {
-			return &WriteError{What: a.what, Err: fmt.Errorf("creating state directory: %w", err)}
-		}
-	}
-	if err := a.lock.Lock(); err != nil {
+	unlock, err := a.lockFile()
+	if err != nil {
 		return &WriteError{What: a.what, Err: fmt.Errorf("locking %s: %w", a.path, err)}
 	}
-	defer a.lock.Unlock()
+	defer unlock()
 	if err := a.open(); err != nil {
 		return &WriteError{What: a.what, Err: err}
 	}
@@ -122,6 +188,7 @@ func (a *appendFile) batchSync(fn func(others [][]byte) (lines [][]byte, sync bo
 	}
 	n, werr := a.f.Write(buf.Bytes())
 	if werr == nil {
+		a.written++
 		a.dirty = true
 		if mustSync {
 			werr = a.f.Sync()
@@ -142,6 +209,9 @@ func (a *appendFile) batchSync(fn func(others [][]byte) (lines [][]byte, sync bo
 // it (suppress remove rewrites suppressions.csv and renames it into place).
 func (a *appendFile) open() error {
 	if a.f != nil {
+		if !a.replaceable {
+			return nil
+		}
 		open, err1 := a.f.Stat()
 		onDisk, err2 := os.Stat(a.path)
 		if err1 == nil && err2 == nil && os.SameFile(open, onDisk) {
@@ -185,6 +255,9 @@ func (a *appendFile) syncLocked() error {
 		return &WriteError{What: a.what, Err: fmt.Errorf("syncing %s: %w", a.path, err)}
 	}
 	a.dirty = false
+	a.smu.Lock()
+	a.synced = max(a.synced, a.written)
+	a.smu.Unlock()
 	return nil
 }
 
@@ -199,6 +272,10 @@ func (a *appendFile) close() error {
 		err = cerr
 	}
 	a.f = nil
+	if a.lock != nil {
+		a.lock.Close()
+		a.lock = nil
+	}
 	return err
 }
 

@@ -30,6 +30,7 @@ func OpenFiles(dir string) *Files {
 	f := &Files{Dir: dir}
 	f.journal = newAppendFile(f.JournalPath(), "journal", nil)
 	f.suppress = newAppendFile(f.SuppressionsPath(), "suppressions", suppressionHeader)
+	f.suppress.replaceable = true // suppress remove rewrites it
 	f.replies = newReplyLog(newAppendFile(f.RepliesPath(), "reply log", replyHeader()))
 	return f
 }
@@ -138,22 +139,18 @@ type fileJournal struct {
 
 type pending struct {
 	e   Entry
-	err error // ErrFrequency for a refused attempt
+	err error  // ErrFrequency for a refused attempt
+	seq uint64 // the write that carried it
 }
 
-// write commits a batch. Only a batch holding attempts is synced before it
-// returns: an attempt must be durable before its message leaves, while an
-// outcome or a skip may wait for the next attempt's sync (or Close). A
-// killed process loses no written line, and an outcome lost to a power
-// failure only leaves its recipient in doubt, never sent twice.
+// write commits a batch: it writes the lines (under the file's lock, after
+// reading what other processes appended) without syncing them. Attempt then
+// waits for a sync covering its line, shared with the other attempts of
+// its time (see appendFile.syncThrough); an outcome or a skip does not
+// wait: the next attempt's sync, or Close, makes it durable. A killed
+// process loses no written line, and an outcome lost to a power failure
+// only leaves its recipient in doubt, never sent twice.
 func (j *fileJournal) write(batch []*pending) error {
-	mustSync := false
-	for _, p := range batch {
-		if p.e.Status == StatusAttempt {
-			mustSync = true
-			break
-		}
-	}
 	return j.file.batchSync(func(others [][]byte) ([][]byte, bool, error) {
 		j.mu.Lock()
 		defer j.mu.Unlock()
@@ -175,8 +172,9 @@ func (j *fileJournal) write(batch []*pending) error {
 				return nil, false, err
 			}
 			lines = append(lines, b)
+			p.seq = j.file.written + 1 // this batch's write number
 		}
-		return lines, mustSync, nil
+		return lines, false, nil
 	})
 }
 
@@ -207,7 +205,11 @@ func (j *fileJournal) Attempt(ctx context.Context, e Entry) error {
 	if err != nil {
 		return err
 	}
-	return ps[0].err
+	if ps[0].err != nil {
+		return ps[0].err
+	}
+	// Durable before the message leaves.
+	return j.file.syncThrough(ps[0].seq)
 }
 
 func (j *fileJournal) Record(ctx context.Context, entries ...Entry) error {
