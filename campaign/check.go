@@ -76,7 +76,8 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 	if err != nil {
 		return findingsOf(err, "error"), stats
 	}
-	var findings []Finding
+	// Settings that load but deserve a word (tls_insecure_skip_verify).
+	findings := findingsOf(errors.Join(cfg.Warnings...), "warning")
 	// A template set that does not load still leaves the audience to
 	// validate: report both, so one run lists every problem.
 	var p *Planner
