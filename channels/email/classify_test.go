@@ -58,7 +58,9 @@ func TestSMTPOutcomes(t *testing.T) {
 			class: channels.Temporary, inError: "454 4.7.0"},
 		{name: "530 at MAIL: login required", opts: serverOpts{},
 			setup: func(ts *testServer) {
-				ts.locked(func() { ts.mailErr = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"} })
+				ts.locked(func() {
+					ts.mailErr = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+				})
 			},
 			class: channels.Channel, inError: "530 5.7.0 Authentication required (MAIL FROM", inHint: "check the user and password"},
 		{name: "certificate not trusted", opts: serverOpts{tls: true},
@@ -69,12 +71,16 @@ func TestSMTPOutcomes(t *testing.T) {
 			class: channels.Channel, inError: "certificate", inHint: "not signed by a CA in ca_file"},
 		{name: "554 to EHLO and HELO: client refused", opts: serverOpts{},
 			setup: func(ts *testServer) {
-				ts.locked(func() { ts.refuseClient = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Client host rejected: Access denied"} })
+				ts.locked(func() {
+					ts.refuseClient = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Client host rejected: Access denied"}
+				})
 			},
 			class: channels.Channel, inError: "554 5.7.1 Client host rejected", inHint: "refuses this client"},
 		{name: "5xx to MAIL", opts: serverOpts{},
 			setup: func(ts *testServer) {
-				ts.locked(func() { ts.mailErr = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 8}, Message: "Sender address rejected"} })
+				ts.locked(func() {
+					ts.mailErr = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 8}, Message: "Sender address rejected"}
+				})
 			},
 			class: channels.Permanent, inError: "553 5.1.8"},
 		{name: "5xx to RCPT", opts: serverOpts{},
@@ -85,12 +91,16 @@ func TestSMTPOutcomes(t *testing.T) {
 			class: channels.Temporary, inError: "451 4.7.1 greylisted"},
 		{name: "5xx to the end of DATA", opts: serverOpts{},
 			setup: func(ts *testServer) {
-				ts.locked(func() { ts.final = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "spam"} })
+				ts.locked(func() {
+					ts.final = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "spam"}
+				})
 			},
 			class: channels.Permanent, inError: "554 5.7.1 spam (end of DATA)", delivered: 1},
 		{name: "4xx to the end of DATA", opts: serverOpts{},
 			setup: func(ts *testServer) {
-				ts.locked(func() { ts.final = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "queue full"} })
+				ts.locked(func() {
+					ts.final = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "queue full"}
+				})
 			},
 			class: channels.Temporary, inError: "452 4.3.1 queue full", delivered: 1},
 		{name: "connection lost before the body", opts: serverOpts{},

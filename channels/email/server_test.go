@@ -2,8 +2,8 @@ package email
 
 import (
 	"crypto/tls"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net"
 	"net/url"
