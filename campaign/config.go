@@ -308,10 +308,9 @@ func (cfg *Config) buildChannel(name string, prim toml.Primitive, md toml.MetaDa
 		return nil, fileErrorf(file, line, "[channels.%s]: a %s channel needs address = \"<audience column>\"", name, b.Name)
 	}
 	ch.Sections = sectionsFor(name, kind)
-	tlsOpts, err := common.tlsKeys.load(cfg, text, "channels", name)
-	if err != nil {
-		return nil, err
-	}
+	// A bad ca_file is reported after the backend has read its keys, so
+	// they are not reported as unknown too: one mistake, one message.
+	tlsOpts, tlsErr := common.tlsKeys.load(cfg, text, "channels", name)
 	limit, burst, err := channels.ParseRate(common.Rate)
 	if err != nil {
 		return nil, fileErrorf(file, keyLine(text, toml.Key{"channels", name, "rate"}), "[channels.%s] %v", name, err)
@@ -340,6 +339,9 @@ func (cfg *Config) buildChannel(name string, prim toml.Primitive, md toml.MetaDa
 			return nil, err
 		}
 		return nil, fileErrorf(file, line, "[channels.%s]: %v", name, err)
+	}
+	if tlsErr != nil {
+		return nil, tlsErr
 	}
 	policy := channels.DefaultRetry
 	if opts.Retry != nil {

@@ -101,6 +101,17 @@ func startServer(t testing.TB, o serverOpts) *testServer {
 	return ts
 }
 
+// smtpBackendRecordingHELO is the test backend that also records the
+// client's EHLO name in *helo (under ts.mu).
+func smtpBackendRecordingHELO(ts *testServer, helo *string) smtp.Backend {
+	return smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		*helo = c.Hostname()
+		return &testSession{ts: ts, c: c}, nil
+	})
+}
+
 type nopLogger struct{}
 
 func (nopLogger) Printf(string, ...any) {}
