@@ -7,8 +7,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -60,9 +63,13 @@ func startMailServers(t *testing.T, progs map[string]string) *mailServers {
 	pem, _ := os.ReadFile(m.pki.caFile)
 	m.roots = x509.NewCertPool()
 	m.roots.AppendCertsFromPEM(pem)
-	vmailUID, vmailGID := systemUser(t, "nobody")
-	systemUser(t, "dovecot")
-	systemUser(t, "dovenull")
+	const vmailUser = "nobody"
+	vmailUID, vmailGID := systemUser(t, vmailUser)
+	g, err := user.LookupGroupId(strconv.Itoa(vmailGID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vmailGroup := g.Name
 
 	mail := filepath.Join(dir, "mail")
 	m.customers, m.replies = filepath.Join(mail, "customers"), filepath.Join(mail, "replies")
@@ -73,12 +80,7 @@ func startMailServers(t *testing.T, progs map[string]string) *mailServers {
 			}
 		}
 	}
-	if err := filepath.Walk(mail, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Chown(p, vmailUID, vmailGID)
-	}); err != nil {
+	if err := chownTree(mail, vmailUID, vmailGID); err != nil {
 		t.Fatal(err)
 	}
 
@@ -96,9 +98,12 @@ state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-default_internal_user = dovecot
-default_login_user = dovenull
+# Dovecot runs entirely as the mail user: no privilege to drop, no chroot.
+default_internal_user = %[5]s
+default_login_user = %[5]s
+default_internal_group = %[6]s
 first_valid_uid = 1
+auth_failure_delay = 0
 ssl = required
 ssl_cert = <%[2]s
 ssl_key = <%[3]s
@@ -114,6 +119,7 @@ userdb {
   args = username_format=%%u %[1]s/users
 }
 service imap-login {
+  chroot =
   inet_listener imap {
     port = 0
   }
@@ -128,6 +134,9 @@ service auth {
     mode = 0666
   }
 }
+service anvil {
+  chroot =
+}
 service stats {
   unix_listener stats-reader {
     mode = 0600
@@ -136,8 +145,15 @@ service stats {
     mode = 0600
   }
 }
-`, dv, m.pki.certFile, m.pki.keyFile, m.imapsPort), 0o644)
-	m.dovecot = startDaemon(t, "dovecot", filepath.Join(dv, "dovecot.log"), progs["dovecot"], "-F", "-c", filepath.Join(dv, "dovecot.conf"))
+`, dv, m.pki.certFile, m.pki.keyFile, m.imapsPort, vmailUser, vmailGroup), 0o644)
+	if err := chownTree(dv, vmailUID, vmailGID); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(m.pki.keyFile, vmailUID, vmailGID); err != nil {
+		t.Fatal(err)
+	}
+	m.dovecot = startDaemonAs(t, "dovecot", filepath.Join(dv, "dovecot.log"), &syscall.Credential{Uid: uint32(vmailUID), Gid: uint32(vmailGID)},
+		progs["dovecot"], "-F", "-c", filepath.Join(dv, "dovecot.conf"))
 	m.dovecot.waitGreeting(t, m.imapsPort, "* OK", func(c net.Conn) net.Conn {
 		return tls.Client(c, &tls.Config{RootCAs: m.roots, ServerName: "127.0.0.1"})
 	})
@@ -242,6 +258,15 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 	})
 	m.postfix.waitGreeting(t, m.smtpPort, "220 ", nil)
 	return m
+}
+
+func chownTree(dir string, uid, gid int) error {
+	return filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Chown(p, uid, gid)
+	})
 }
 
 // waitFile waits for a file (a socket) the daemon creates.

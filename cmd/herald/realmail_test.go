@@ -101,7 +101,9 @@ func TestRealMailServers(t *testing.T) {
 	// A wrong password: the channel stops at once, exit 3, the answer and
 	// the hint are printed, nothing is delivered, nobody is failed.
 	wrong := "Wr0ng@/#%pass"
+	step := time.Now()
 	code, out := runHeraldProcess(t, dir, append(imapEnv, "SMTP_PASSWORD="+wrong), "send", "--now", e2eNow, "campaign.toml")
+	t.Logf("send with a wrong password: exit %d in %v", code, time.Since(step).Round(time.Millisecond))
 	if code != 3 {
 		t.Errorf("send with a wrong password exited %d, want 3\n%s", code, out)
 	}
@@ -186,7 +188,9 @@ func TestRealMailServers(t *testing.T) {
 	deliverReply(t, m, gmail.to, gmail.replyTo, gmailReply(gmail))
 	deliverReply(t, m, outlook.to, outlook.replyTo, outlookReply(outlook))
 	m.waitDelivered(t, m.replies, 2)
+	step = time.Now()
 	code, out = runHeraldProcess(t, dir, append(imapEnv, "SMTP_PASSWORD="+realSMTPPassword), "replies", "fetch")
+	t.Logf("replies fetch: exit %d in %v", code, time.Since(step).Round(time.Millisecond))
 	if code != 0 {
 		t.Fatalf("replies fetch exited %d\n%s\n%s", code, out, m.dovecot.logs())
 	}

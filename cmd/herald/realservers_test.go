@@ -156,13 +156,19 @@ type daemon struct {
 
 func startDaemon(t *testing.T, name, logPath string, argv ...string) *daemon {
 	t.Helper()
+	return startDaemonAs(t, name, logPath, nil, argv...)
+}
+
+// startDaemonAs starts the daemon as the given user (nil: as the test).
+func startDaemonAs(t *testing.T, name, logPath string, cred *syscall.Credential, argv ...string) *daemon {
+	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	out, err := os.Create(logPath + ".out")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
