@@ -98,11 +98,30 @@ func TestRealMailServers(t *testing.T) {
 	dir := setupRealCampaign(t, m)
 	imapEnv := []string{"IMAP_USER=" + realIMAPUser, "IMAP_PASSWORD=" + realIMAPPassword}
 
+	// Without ca_file the server's certificate cannot be verified: the
+	// channel stops (exit 3) with a message that names ca_file, and no
+	// message leaves.
+	cfg, err := os.ReadFile(filepath.Join(dir, "herald.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noCA := strings.Replace(string(cfg), fmt.Sprintf("ca_file = %q\nfrom", m.pki.caFile), "from", 1)
+	if noCA == string(cfg) {
+		t.Fatal("could not drop ca_file from the channel")
+	}
+	writeFile(t, filepath.Join(dir, "noca.toml"), noCA, 0o644)
+	step := time.Now()
+	code, out := runHeraldProcess(t, dir, append(imapEnv, "SMTP_PASSWORD="+realSMTPPassword), "--config", "noca.toml", "send", "--now", e2eNow, "campaign.toml")
+	t.Logf("send without ca_file: exit %d in %v", code, time.Since(step).Round(time.Millisecond))
+	if code != 3 || !strings.Contains(out, "ca_file") || !strings.Contains(out, "certificate") {
+		t.Errorf("send without ca_file exited %d, want 3 and a message naming ca_file\n%s", code, out)
+	}
+
 	// A wrong password: the channel stops at once, exit 3, the answer and
 	// the hint are printed, nothing is delivered, nobody is failed.
 	wrong := "Wr0ng@/#%pass"
-	step := time.Now()
-	code, out := runHeraldProcess(t, dir, append(imapEnv, "SMTP_PASSWORD="+wrong), "send", "--now", e2eNow, "campaign.toml")
+	step = time.Now()
+	code, out = runHeraldProcess(t, dir, append(imapEnv, "SMTP_PASSWORD="+wrong), "send", "--now", e2eNow, "campaign.toml")
 	t.Logf("send with a wrong password: exit %d in %v", code, time.Since(step).Round(time.Millisecond))
 	if code != 3 {
 		t.Errorf("send with a wrong password exited %d, want 3\n%s", code, out)
