@@ -41,9 +41,9 @@ type mailServers struct {
 }
 
 // startMailServers configures and starts both servers in a fresh
-// directory. The masters run as root (Postfix's refuses anything else);
-// Postfix's daemons run as the postfix user, Dovecot's as dovecot and
-// dovenull, and mail is delivered and read as nobody.
+// directory. Postfix's master runs as root (it refuses anything else) and
+// its daemons as the postfix user; Dovecot runs entirely as nobody, the
+// user mail is delivered and read as.
 func startMailServers(t *testing.T, progs map[string]string) *mailServers {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "herald-realmail-")
