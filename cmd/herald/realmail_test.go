@@ -237,6 +237,19 @@ func TestRealMailServers(t *testing.T) {
 			t.Errorf("quoted history kept in %q", r["text"])
 		}
 	}
+	// No password in any state file (journal, replies, checkpoint).
+	filepath.WalkDir(filepath.Join(dir, "state"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, _ := os.ReadFile(p)
+		for _, secret := range []string{wrong, realSMTPPassword, realIMAPPassword} {
+			if bytes.Contains(raw, []byte(secret)) {
+				t.Errorf("%s holds a password", p)
+			}
+		}
+		return nil
+	})
 	t.Logf("real-server test took %v", time.Since(began).Round(time.Millisecond))
 }
 
