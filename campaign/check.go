@@ -83,6 +83,8 @@ func Check(ctx context.Context, cfg *Config, campaignPath string) ([]Finding, Ch
 		return findingsOf(err, "error"), stats, nil
 	}
 	findings := outboxFindings(cfg, c)
+	// Settings that load but deserve a word (tls_insecure_skip_verify).
+	findings = append(findings, findingsOf(errors.Join(cfg.Warnings...), "warning")...)
 	// A template file that does not load still leaves the others, and the
 	// audience, to check: report everything, so one run lists every
 	// problem. Load returns the files that did load alongside the errors.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -31,6 +32,11 @@ type Config struct {
 	PublicURL string
 	Regions   map[string][]string // by ISO country code
 	IMAP      *channels.SecretURL // [replies.imap] url, nil when not configured
+	// IMAPTLS is [replies.imap]'s ca_file and tls_insecure_skip_verify.
+	IMAPTLS channels.TLSOptions
+	// Warnings are legal settings `herald check` warns about
+	// (tls_insecure_skip_verify), as FileErrors with their line.
+	Warnings []error
 
 	// Store holds the journal, suppressions, replies and keys.
 	Store state.Store
@@ -115,7 +121,10 @@ type rawConfig struct {
 	Channels   map[string]toml.Primitive `toml:"channels"`
 	Replies    struct {
 		IMAP struct {
-			URL channels.SecretURL `toml:"url"`
+			URL      channels.SecretURL `toml:"url"`
+			Username channels.Setting   `toml:"username"`
+			Password channels.Secret    `toml:"password"`
+			tlsKeys
 		} `toml:"imap"`
 	} `toml:"replies"`
 }
@@ -133,6 +142,38 @@ type commonChannel struct {
 	Retries     *int    `toml:"retries"`
 	OnUnknown   string  `toml:"on_unknown"`
 	Kind        string  `toml:"kind"` // what an outbox channel behaves as
+	tlsKeys
+}
+
+// tlsKeys are the TLS keys of a channel and of [replies.imap] (SPEC 1.1).
+type tlsKeys struct {
+	CAFile                string `toml:"ca_file"`
+	TLSInsecureSkipVerify bool   `toml:"tls_insecure_skip_verify"`
+}
+
+// load resolves ca_file (${VAR} expanded, relative to herald.toml) and reads
+// it; table is the TOML table the keys are in, for the error's line and
+// for check's warning about skip-verify.
+func (k tlsKeys) load(cfg *Config, text []byte, table ...string) (channels.TLSOptions, error) {
+	opts := channels.TLSOptions{InsecureSkipVerify: k.TLSInsecureSkipVerify}
+	where := "[" + strings.Join(table, ".") + "]"
+	if k.TLSInsecureSkipVerify {
+		cfg.Warnings = append(cfg.Warnings, fileErrorf(cfg.File, keyLine(text, append(toml.Key(table), "tls_insecure_skip_verify")),
+			"%s tls_insecure_skip_verify = true: any certificate is accepted, so anyone on the network path can read and change the traffic; trust a private CA with ca_file instead", where))
+	}
+	if k.CAFile == "" {
+		return opts, nil
+	}
+	line := keyLine(text, append(toml.Key(table), "ca_file"))
+	path, err := channels.ExpandEnv(k.CAFile)
+	if err != nil {
+		return opts, fileErrorf(cfg.File, line, "%s ca_file: %v", where, err)
+	}
+	opts.CAFile = resolvePath(filepath.Dir(cfg.File), path)
+	if opts.RootCAs, err = channels.LoadCAFile(opts.CAFile); err != nil {
+		return opts, fileErrorf(cfg.File, line, "%s %v", where, err)
+	}
+	return opts, nil
 }
 
 // Options say where herald.toml and the state live.
@@ -306,9 +347,31 @@ func (cfg *Config) parse(text []byte, opts Options) error {
 		}
 		cfg.Regions[cc] = list
 	}
-	if raw.Replies.IMAP.URL.URL != nil {
-		u := raw.Replies.IMAP.URL
-		cfg.IMAP = &u
+	if imap := raw.Replies.IMAP; imap.URL.URL != nil {
+		u := *imap.URL.URL
+		// username and password take raw text, so a password with
+		// URL-special characters needs no escaping; they win over the
+		// URL's user-info.
+		if imap.Username != "" || imap.Password != "" {
+			user, pass := "", ""
+			if u.User != nil {
+				user = u.User.Username()
+				pass, _ = u.User.Password()
+			}
+			if imap.Username != "" {
+				user = string(imap.Username)
+			}
+			if imap.Password != "" {
+				pass = imap.Password.Reveal()
+			}
+			u.User = url.UserPassword(user, pass)
+		}
+		cfg.IMAP = &channels.SecretURL{URL: &u}
+		tlsOpts, err := imap.tlsKeys.load(cfg, text, "replies", "imap")
+		if err != nil {
+			errs = append(errs, err)
+		}
+		cfg.IMAPTLS = tlsOpts
 	}
 	names := make([]string, 0, len(raw.Channels))
 	for name := range raw.Channels {
@@ -374,6 +437,9 @@ func (cfg *Config) buildChannel(name string, prim toml.Primitive, md toml.MetaDa
 		return nil, fileErrorf(file, line, "[channels.%s]: a %s channel needs address = \"<audience column>\"", name, b.Name)
 	}
 	ch.Sections = sectionsFor(name, kind)
+	// A bad ca_file is reported after the backend has read its keys, so
+	// they are not reported as unknown too: one mistake, one message.
+	tlsOpts, tlsErr := common.tlsKeys.load(cfg, text, "channels", name)
 	limit, burst, err := channels.ParseRate(common.Rate)
 	if err != nil {
 		return nil, fileErrorf(file, keyLine(text, toml.Key{"channels", name, "rate"}), "[channels.%s] %v", name, err)
@@ -385,6 +451,7 @@ func (cfg *Config) buildChannel(name string, prim toml.Primitive, md toml.MetaDa
 		Concurrency: ch.Concurrency,
 		MaxSegments: common.MaxSegments,
 		HTTP:        opts.HTTP,
+		TLS:         tlsOpts,
 		StateDir:    cfg.StateDir,
 		Kind:        kind,
 		Decode: func(v any) error {
@@ -401,6 +468,9 @@ func (cfg *Config) buildChannel(name string, prim toml.Primitive, md toml.MetaDa
 			return nil, fe // it names the file, line and key already
 		}
 		return nil, fileErrorf(file, line, "[channels.%s]: %v", name, err)
+	}
+	if tlsErr != nil {
+		return nil, tlsErr
 	}
 	policy := channels.DefaultRetry
 	if opts.Retry != nil {

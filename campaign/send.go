@@ -533,6 +533,12 @@ func (r *sendRun) deliver(row *Row) {
 			r.count(ch.Name, func(k *Counts) { k.NotSent++ })
 			return // interrupted or halted before the call: nothing left
 		}
+		if r.stopped(ch.Name) != nil {
+			// Stopped while this one waited for its pass.
+			leave()
+			r.count(ch.Name, func(k *Counts) { k.NotSent++ })
+			return
+		}
 		attempt++
 		entry.Attempt, ev.Attempt = attempt, attempt
 		entry.Status, entry.Time = state.StatusAttempt, opts.Now()
@@ -566,10 +572,15 @@ func (r *sendRun) deliver(row *Row) {
 			return
 		}
 		release, err := ch.Gate.Acquire(r.feedCtx)
+		if err == nil && r.stopped(ch.Name) != nil {
+			release()
+			err = r.stopped(ch.Name)
+		}
 		if err != nil {
-			// Interrupted between the attempt and the call: nothing left,
-			// so the attempt is closed as a temporary failure, not doubt.
-			entry.Status, entry.Time, entry.Error, entry.Temporary = state.StatusFailed, opts.Now(), "interrupted before the provider call", true
+			// Interrupted, or the channel stopped, between the attempt and
+			// the call: nothing left, so the attempt is closed as not sent
+			// (a plain rerun sends it), not left in doubt.
+			entry.Status, entry.Time, entry.Error = state.StatusSkipped, opts.Now(), "not sent: "+err.Error()
 			r.record(entry)
 			leave()
 			r.count(ch.Name, func(k *Counts) { k.NotSent++ })
@@ -627,9 +638,9 @@ func (r *sendRun) outcome(row *Row, i int, cand Candidate, entry state.Entry, ev
 		return false
 	case channels.Channel:
 		// Nothing on this channel can work until the configuration is
-		// fixed: the attempt is closed as a temporary failure, so a
+		// fixed: the attempt is closed as not sent (not failed), so a
 		// plain rerun sends it, and the channel stops here.
-		entry.Status, entry.Temporary = state.StatusFailed, true
+		entry.Status, entry.Error = state.StatusSkipped, "not sent, channel stopped: "+err.Error()
 		r.record(entry)
 		if r.stopChannel(ch.Name, err) {
 			ev.Status, ev.Err = EventChannelStopped, err

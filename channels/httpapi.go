@@ -33,11 +33,15 @@ func (s Settings) BaseURL(defaultBase string) (string, error) {
 // channel's concurrency, so steady sending reuses connections instead of
 // dialling per message (net/http keeps two per host by default), and that
 // bounds every call, so a hung provider becomes a retry, not a stuck run.
+// It trusts the channel's ca_file (SPEC 1.1).
 func (s Settings) Client() *http.Client {
 	if s.HTTP != nil {
 		return s.HTTP
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	if s.TLS.RootCAs != nil || s.TLS.InsecureSkipVerify {
+		t.TLSClientConfig = s.TLS.Config("")
+	}
 	t.MaxIdleConnsPerHost = max(s.Concurrency, 16)
 	t.ResponseHeaderTimeout = 30 * time.Second
 	return &http.Client{Transport: t, Timeout: 60 * time.Second}

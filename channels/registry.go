@@ -62,6 +62,9 @@ type Settings struct {
 	MaxSegments int
 	// HTTP is the client to use for provider calls.
 	HTTP *http.Client
+	// TLS is the channel's ca_file and tls_insecure_skip_verify, for the
+	// HTTP client Client builds and for backends that dial themselves.
+	TLS TLSOptions
 	// StateDir is herald's state directory, for backends that write files
 	// (the outbox).
 	StateDir string

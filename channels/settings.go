@@ -82,9 +82,12 @@ type SecretURL struct {
 	URL *url.URL
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler.
+// UnmarshalText implements encoding.TextUnmarshaler. A ${NAME} inside the
+// user-info (scheme://user:${PASSWORD}@host) is percent-encoded as it is
+// put in, so a password holding "@", "/", "#" or "%" reaches the server as
+// written instead of breaking the URL.
 func (u *SecretURL) UnmarshalText(b []byte) error {
-	v, err := ExpandEnv(string(b))
+	v, err := expandURL(string(b))
 	if err != nil {
 		return err
 	}
@@ -127,4 +130,65 @@ func Redact(s string) string {
 		}
 	}
 	return s
+}
+
+// expandURL is ExpandEnv for a URL: references in the user-info are
+// percent-encoded, the rest are put in as they are (an api_url-style host
+// from the environment). The user-info is found in the text as written,
+// before expansion, where "/", "?", "#" and "@" can only be the URL's own.
+func expandURL(raw string) (string, error) {
+	scheme := strings.Index(raw, "://")
+	if scheme < 0 {
+		return ExpandEnv(raw)
+	}
+	start := scheme + 3
+	authority := raw[start:]
+	if end := strings.IndexAny(authority, "/?#"); end >= 0 {
+		authority = authority[:end]
+	}
+	at := strings.LastIndexByte(authority, '@')
+	if at < 0 {
+		return ExpandEnv(raw)
+	}
+	userinfo, err := expandWith(raw[start:start+at], escapeUserinfo)
+	if err != nil {
+		return "", err
+	}
+	rest, err := ExpandEnv(raw[start+at:])
+	if err != nil {
+		return "", err
+	}
+	return raw[:start] + userinfo + rest, nil
+}
+
+// expandWith is ExpandEnv with each value passed through escape.
+func expandWith(s string, escape func(string) string) (string, error) {
+	var missing string
+	out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
+		name := envRef.FindStringSubmatch(ref)[1]
+		v, ok := LookupEnv(name)
+		if !ok && missing == "" {
+			missing = name
+		}
+		return escape(v)
+	})
+	if missing != "" {
+		return "", fmt.Errorf("environment variable %s is not set (referenced as ${%s})", missing, missing)
+	}
+	return out, nil
+}
+
+// escapeUserinfo percent-encodes everything but RFC 3986's unreserved
+// characters: safe in both the user and the password part.
+func escapeUserinfo(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }

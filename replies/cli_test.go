@@ -144,8 +144,8 @@ channel_secret = "${LINE_SECRET}"
 		}
 		dir := t.TempDir()
 		u := url.URL{Scheme: "imap", User: url.User(testUser), Host: srv.addr, Path: "/INBOX"}
-		// The password comes from the environment, percent-encoded as a
-		// URL's userinfo requires.
+		// The password comes from the environment as it is: herald
+		// percent-encodes a ${VAR} in the URL's user-info (SPEC 1.1).
 		imapURL := strings.Replace(u.String(), "@"+srv.addr, ":${IMAP_PASSWORD}@"+srv.addr, 1)
 		cfg := fmt.Sprintf("state_dir = \"state\"\n[channels.mail]\nbackend = \"outbox\"\nkind = \"email\"\n[replies.imap]\nurl = %q\n", imapURL)
 		if err := os.WriteFile(filepath.Join(dir, "herald.toml"), []byte(cfg), 0o644); err != nil {
@@ -155,7 +155,7 @@ channel_secret = "${LINE_SECRET}"
 		run := func() string {
 			cmd := exec.Command(bin, "replies", "fetch")
 			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), "HERALD_CONFIG=", "IMAP_PASSWORD="+url.QueryEscape(testPass))
+			cmd.Env = append(os.Environ(), "HERALD_CONFIG=", "IMAP_PASSWORD="+testPass)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {

@@ -74,6 +74,10 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 	imapCfg := opts.IMAP
 	if imapCfg.URL == nil && cfg.IMAP != nil {
 		imapCfg.URL = cfg.IMAP.URL
+		if imapCfg.TLSConfig == nil {
+			imapCfg.TLSConfig = cfg.IMAPTLS.Config("")
+			imapCfg.CAFile = cfg.IMAPTLS.CAFile
+		}
 	}
 	if imapCfg.URL == nil {
 		return sum, ErrNoMailbox
@@ -109,6 +113,9 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 	if err != nil {
 		return sum, err
 	}
+	// With no checkpoint for this mailbox there is nothing to renumber:
+	// the first fetch learns UIDVALIDITY without a warning.
+	firstFetch := st.Mailbox != mailbox
 	if st.Mailbox != mailbox {
 		// Another mailbox's UIDs mean nothing here: start from its first
 		// message (Message-IDs already logged are still skipped).
@@ -135,9 +142,12 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 			return sum, err
 		}
 		if validity != st.UIDValidity {
-			log.Info("mailbox renumbered (UIDVALIDITY changed): reading it from the start; replies already logged are skipped", "mailbox", mailbox)
+			if !firstFetch {
+				log.Warn("mailbox renumbered (UIDVALIDITY changed): reading it from the start; replies already logged are skipped", "mailbox", mailbox)
+			}
 			st.UIDValidity, st.LastUID = validity, 0
 		}
+		firstFetch = false
 		var rows []state.Reply
 		for _, m := range msgs {
 			sum.Fetched++
@@ -325,7 +335,10 @@ func readIMAPState(path string) (imapState, error) {
 }
 
 // writeIMAPState replaces the checkpoint atomically: a crash leaves the old
-// one or the new one, never half of either.
+// one or the new one, never half of either. The directory is synced after
+// the rename, so the new name itself survives a power loss. Every failure
+// is returned: a checkpoint that silently stays behind would make the next
+// run re-read (and a damaged one lose) what this one read.
 func writeIMAPState(path string, st imapState) error {
 	b, err := json.Marshal(st)
 	if err != nil {
@@ -345,8 +358,24 @@ func writeIMAPState(path string, st imapState) error {
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
 	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
 	if err != nil {
 		return fmt.Errorf("saving the IMAP checkpoint %s: %w", path, err)
 	}
 	return nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

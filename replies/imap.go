@@ -14,6 +14,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"herald/channels"
 )
 
 // IMAPConfig says where the reply mailbox is.
@@ -24,9 +26,12 @@ type IMAPConfig struct {
 	// User and password are percent-decoded ("replies%40acme.example"); the
 	// path names the mailbox, INBOX when empty.
 	URL *url.URL
-	// TLSConfig overrides the TLS settings (tests use it to trust their own
-	// certificate); nil means the system roots and the URL's host name.
+	// TLSConfig overrides the TLS settings (ca_file, skip-verify; tests
+	// use it to trust their own certificate); nil means the system roots
+	// and the URL's host name.
 	TLSConfig *tls.Config
+	// CAFile is the ca_file TLSConfig trusts, named in certificate errors.
+	CAFile string
 }
 
 // Fetched is one message read from the mailbox.
@@ -82,6 +87,10 @@ func fetch(ctx context.Context, cfg IMAPConfig, mode connMode, addr string, uidV
 
 	c, stop, err := dial(ctx, addr, mode, cfg.TLSConfig)
 	if err != nil {
+		if channels.IsTLSVerification(err) {
+			// A certificate error is fixed by configuration: say where.
+			return nil, 0, fmt.Errorf("%w\n  hint: %s", err, channels.TLSOptions{CAFile: cfg.CAFile}.VerifyHint())
+		}
 		return nil, 0, err
 	}
 	defer c.Close()

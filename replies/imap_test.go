@@ -34,6 +34,7 @@ type testIMAP struct {
 	user   *imapmemserver.User
 	addr   string
 	client *tls.Config // trusts the server's certificate
+	cert   []byte      // the server's certificate (self-signed: its own CA), DER
 }
 
 type serverKind int
@@ -81,7 +82,7 @@ func startIMAP(t *testing.T, kind serverKind) *testIMAP {
 	srv := imapserver.New(opts)
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return &testIMAP{user: user, addr: ln.Addr().String(), client: clientTLS}
+	return &testIMAP{user: user, addr: ln.Addr().String(), client: clientTLS, cert: serverTLS.Certificates[0].Certificate[0]}
 }
 
 // testCert returns server and client TLS configs around the shared test

@@ -130,7 +130,9 @@ func (ix *Index) Add(e Entry) {
 			s.flags |= flagTemporary
 		}
 	case StatusSkipped:
-		s.flags |= flagSkipped
+		// A skip after an attempt closes it: the call never happened (the
+		// channel was stopped, or the run interrupted, before it).
+		s.flags = s.flags&^(flagOpen|flagLost) | flagSkipped
 	default:
 		return // delivery statuses change nothing about sending
 	}

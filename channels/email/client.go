@@ -30,6 +30,9 @@ type session struct {
 	ext        map[string]string // EHLO keywords, upper case, with their parameters
 	pipelining bool
 	timeout    time.Duration
+	// dotWritten is set once the end of DATA has left: from then on a
+	// lost connection means the server may have the message.
+	dotWritten bool
 }
 
 // reply is one SMTP reply: code and text, lines joined by spaces.
@@ -52,8 +55,18 @@ type connError struct {
 func (e *connError) Error() string { return e.err.Error() }
 func (e *connError) Unwrap() error { return e.err }
 
-// dial opens, secures and authenticates a session. Errors are classified:
-// network and TLS problems are temporary, a refused password is permanent.
+// Operator hints of the channel-level failures (SPEC 2, exit 3).
+const (
+	hintLogin   = "check the user and password (username and password, or the user-info of url, in herald.toml and the environment variables they reference)"
+	hintRefused = "the server refuses this client before any message: check the host in url and that the server lets this machine send (its address, helo)"
+	hintSetup   = "check url, starttls and the server's settings: no message can be sent this way"
+)
+
+// dial opens, secures and authenticates a session. Nothing of a message
+// has been sent yet, so every failure is Temporary (no connection, a
+// timeout, a 4xx) or a Channel error: the server refuses the login, the
+// client or the TLS certificate, which no retry and no other recipient can
+// fix.
 func dial(ctx context.Context, cfg *config) (*session, error) {
 	addr := net.JoinHostPort(cfg.host, cfg.port)
 	d := net.Dialer{Timeout: cfg.timeout}
@@ -69,7 +82,7 @@ func dial(ctx context.Context, cfg *config) (*session, error) {
 		cancel()
 		if err != nil {
 			nc.Close()
-			return nil, channels.TemporaryError(fmt.Errorf("smtp: TLS with %s: %w", addr, err), 0)
+			return nil, tlsError(cfg, "TLS with "+addr, err)
 		}
 		nc = tc
 	}
@@ -79,11 +92,22 @@ func dial(ctx context.Context, cfg *config) (*session, error) {
 	if err := s.handshake(cfg); err != nil {
 		s.nc.Close()
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, channels.TemporaryError(fmt.Errorf("smtp: connecting to %s: %w", addr, ctx.Err()), 0)
 		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// tlsError classifies a failed TLS handshake: a certificate that does not
+// verify is the channel's configuration (ca_file), anything else is the
+// network's and worth retrying.
+func tlsError(cfg *config, what string, err error) error {
+	err = fmt.Errorf("smtp: %s: %w", what, err)
+	if channels.IsTLSVerification(err) {
+		return channels.ChannelError(err, cfg.tlsOpts.VerifyHint())
+	}
+	return channels.TemporaryError(err, 0)
 }
 
 func (s *session) setConn(nc net.Conn) {
@@ -100,7 +124,7 @@ func (s *session) handshake(cfg *config) error {
 		return channels.TemporaryError(fmt.Errorf("smtp: %s: reading greeting: %w", addr, err), 0)
 	}
 	if greet.code != 220 {
-		return classify(greet, "greeting")
+		return refusal(greet, "greeting", hintRefused)
 	}
 	if err := s.ehlo(cfg.helo); err != nil {
 		return err
@@ -109,7 +133,7 @@ func (s *session) handshake(cfg *config) error {
 		_, offered := s.ext["STARTTLS"]
 		use, err := startTLSDecision(cfg.starttls, cfg.host, offered)
 		if err != nil {
-			return channels.PermanentError(fmt.Errorf("smtp: %w", err))
+			return channels.ChannelError(fmt.Errorf("smtp: %w", err), hintSetup)
 		}
 		if use {
 			if err := s.startTLS(cfg); err != nil {
@@ -148,7 +172,7 @@ func (s *session) ehlo(helo string) error {
 		return err
 	}
 	if rp.code != 250 {
-		return classify(rp, "HELO")
+		return refusal(rp, "HELO "+helo, hintRefused)
 	}
 	s.ext, s.pipelining = map[string]string{}, false
 	return nil
@@ -160,11 +184,11 @@ func (s *session) startTLS(cfg *config) error {
 		return err
 	}
 	if rp.code != 220 {
-		return classify(rp, "STARTTLS")
+		return refusal(rp, "STARTTLS", hintSetup)
 	}
 	tc := tls.Client(s.nc, cfg.tls)
 	if err := tc.Handshake(); err != nil {
-		return channels.TemporaryError(fmt.Errorf("smtp: STARTTLS with %s: %w", cfg.host, err), 0)
+		return tlsError(cfg, "STARTTLS with "+cfg.host, err)
 	}
 	s.setConn(tc)
 	// RFC 3207: forget what the server said before TLS and ask again.
@@ -190,13 +214,13 @@ func (s *session) auth(cfg *config) error {
 	case has(sasl.Login):
 		c = sasl.NewLoginClient(cfg.user, cfg.pass)
 	case len(mechs) == 0:
-		return channels.PermanentError(fmt.Errorf("smtp: %s does not offer AUTH (url has a user name; remove it if the server needs no login)", cfg.host))
+		return channels.ChannelError(fmt.Errorf("smtp: %s does not offer AUTH", cfg.host), "a user name is configured: remove it (username, or the user in url) if the server needs no login; some servers offer AUTH only after STARTTLS")
 	default:
-		return channels.PermanentError(fmt.Errorf("smtp: %s offers AUTH %s, herald speaks PLAIN and LOGIN", cfg.host, strings.Join(mechs, " ")))
+		return channels.ChannelError(fmt.Errorf("smtp: %s offers AUTH %s, herald speaks PLAIN and LOGIN", cfg.host, strings.Join(mechs, " ")), hintSetup)
 	}
 	mech, ir, err := c.Start()
 	if err != nil {
-		return channels.PermanentError(fmt.Errorf("smtp: AUTH %s: %v", mech, err))
+		return channels.ChannelError(fmt.Errorf("smtp: AUTH %s: %v", mech, err), hintLogin)
 	}
 	line := "AUTH " + mech
 	if ir != nil {
@@ -212,22 +236,36 @@ func (s *session) auth(cfg *config) error {
 		var resp []byte
 		if resp, err = c.Next(chal); err != nil {
 			s.cmd("*") // cancel the exchange (RFC 4954)
-			return channels.PermanentError(fmt.Errorf("smtp: AUTH %s: %v", mech, err))
+			return channels.ChannelError(fmt.Errorf("smtp: AUTH %s: %v", mech, err), hintLogin)
 		}
 		rp, err = s.cmd(base64.StdEncoding.EncodeToString(resp))
 	}
 	if err != nil {
 		return err
 	}
-	switch {
-	case rp.code == 235:
+	if rp.code == 235 {
 		return nil
-	case rp.code == 535 || rp.code == 534:
-		return channels.PermanentError(fmt.Errorf("smtp: %s (AUTH %s as %q): check the user and password in url and the environment variable it references", rp, mech, cfg.user))
-	default:
-		return classify(rp, "AUTH "+mech)
 	}
+	// Any refusal of the login is the channel's: every message would meet
+	// it. Only a 4xx other than 432 (a password change is needed) says
+	// "not now" (Postfix's 454 when its SASL backend is down).
+	if rp.code/100 == 4 && rp.code != 432 {
+		return classify(rp, fmt.Sprintf("AUTH %s as %q", mech, cfg.user))
+	}
+	return channels.ChannelError(fmt.Errorf("smtp: %d %s (AUTH %s as %q)", rp.code, oneLine(rp.text), mech, cfg.user), hintLogin)
 }
+
+// refusal classifies a reply that refuses the session itself (greeting,
+// HELO, STARTTLS): 4xx is temporary (421 busy), anything else a Channel
+// error with the hint, since no message can go until someone acts.
+func refusal(rp reply, what, hint string) error {
+	if rp.code/100 == 4 {
+		return classify(rp, what)
+	}
+	return channels.ChannelError(fmt.Errorf("smtp: %d %s (%s)", rp.code, oneLine(rp.text), what), hint)
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
 // encodeIR is the initial response of AUTH: base64, or "=" for an empty one.
 func encodeIR(ir []byte) string {
@@ -273,12 +311,15 @@ func (s *session) read() (reply, error) {
 // classify turns a failed reply into herald's error classes: 4xx is
 // temporary (greylisting, a full queue), 5xx permanent for this message.
 // 421 means the server is closing the session, so it is also a connection
-// error.
+// error. 530, 534, 535 and 538 refuse the login whatever the message
+// (authentication or encryption required, RFC 4954): the channel's.
 func classify(rp reply, what string) error {
-	err := fmt.Errorf("smtp: %d %s (%s)", rp.code, strings.ReplaceAll(rp.text, "\n", " "), what)
+	err := fmt.Errorf("smtp: %d %s (%s)", rp.code, oneLine(rp.text), what)
 	switch {
 	case rp.code == 421:
 		return channels.TemporaryError(&connError{err: err, before: true}, 0)
+	case rp.code == 530 || rp.code == 534 || rp.code == 535 || rp.code == 538:
+		return channels.ChannelError(err, hintLogin)
 	case rp.code >= 500 && rp.code < 600:
 		return channels.PermanentError(err)
 	default:
@@ -308,16 +349,22 @@ func (s *session) send(ctx context.Context, envFrom, to string, wire []byte) (re
 	s.nc.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { s.nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	s.dotWritten = false
 	rp, err := s.transact(envFrom, to, wire)
 	if err != nil {
 		// The session is in an unknown state after an interrupted read.
 		// The socket deadline can fire a moment before ctx notices its
 		// own, so a passed context deadline counts as the context's.
-		if cerr := ctx.Err(); cerr != nil {
-			return reply{}, &connError{err: cerr}
+		cerr := ctx.Err()
+		if cerr == nil && hasCtxDeadline && !time.Now().Before(ctxDeadline) {
+			cerr = context.DeadlineExceeded
 		}
-		if hasCtxDeadline && !time.Now().Before(ctxDeadline) {
-			return reply{}, &connError{err: context.DeadlineExceeded}
+		if cerr != nil {
+			ce := &connError{err: fmt.Errorf("smtp: %w", cerr), before: !s.dotWritten}
+			if s.dotWritten {
+				return reply{}, channels.UnknownError(ce)
+			}
+			return reply{}, channels.TemporaryError(ce, 0)
 		}
 	}
 	return rp, err
@@ -387,11 +434,15 @@ func (s *session) transact(envFrom, to string, wire []byte) (reply, error) {
 		return reply{}, s.ioErr(err, false)
 	}
 	if err := s.w.Flush(); err != nil {
+		// The end of DATA did not leave: the server cannot have taken it.
 		return reply{}, s.ioErr(err, false)
 	}
+	s.dotWritten = true
 	final, err := s.read()
 	if err != nil {
-		return reply{}, s.ioErr(err, false)
+		// The whole message is at the server and its answer is lost: it
+		// may be queued. Never resend blindly (SPEC 3, unknown).
+		return reply{}, channels.UnknownError(&connError{err: fmt.Errorf("smtp: connection lost after the end of DATA, before the server answered: %w", err)})
 	}
 	if final.code/100 != 2 {
 		err := classify(final, "end of DATA")

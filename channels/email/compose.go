@@ -45,7 +45,7 @@ var reservedHeaders = map[string]bool{
 	"From": true, "To": true, "Cc": true, "Bcc": true, "Sender": true,
 	"Reply-To": true, "Subject": true, "Date": true, "Message-Id": true,
 	"Mime-Version": true, "Content-Type": true, "Content-Transfer-Encoding": true,
-	"Return-Path": true, "List-Unsubscribe": true, "List-Unsubscribe-Post": true,
+	"Return-Path": true, "List-Unsubscribe": true, "List-Unsubscribe-Post": true, "List-Id": true,
 	"Precedence": true, "X-Auto-Response-Suppress": true,
 }
 
@@ -128,6 +128,18 @@ func (c Composer) idDomain() string {
 	if c.MessageIDDomain != "" {
 		return c.MessageIDDomain
 	}
+	return c.fromDomain()
+}
+
+// ListID is the List-Id (RFC 2919) of m's campaign: the campaign name as
+// the label under the From domain, "<shipment-delay-2026-11.acme.example>".
+// Mailbox providers group a sender's mail by it, and spam filters expect
+// it beside List-Unsubscribe.
+func (c Composer) ListID(m channels.Message) string {
+	return "<" + sanitizeIDPart(m.Campaign) + "." + c.fromDomain() + ">"
+}
+
+func (c Composer) fromDomain() string {
 	if a, err := mail.ParseAddress(c.From); err == nil {
 		if at := strings.LastIndexByte(a.Address, '@'); at >= 0 {
 			return strings.ToLower(a.Address[at+1:])
@@ -273,6 +285,7 @@ func (c Composer) compose(w io.Writer, m channels.Message) error {
 	// would also suppress non-delivery reports, which herald wants to see.
 	msg.SetGenHeader(gomail.HeaderPrecedence, "bulk")
 	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "OOF, AutoReply")
+	msg.SetGenHeader(gomail.Header("List-Id"), c.ListID(m))
 
 	if u := neutralize(strings.TrimSpace(m.UnsubscribeURL)); u != "" {
 		// SetGenHeader rather than go-mail's preformatted helpers: those

@@ -209,3 +209,81 @@ func TestQueueID(t *testing.T) {
 		}
 	}
 }
+
+// Campaign mail carries List-Id (RFC 2919) from the campaign name and the
+// From domain, whatever the public_url: SpamAssassin scores List-Unsubscribe
+// without it, and clients group a campaign's mail by it.
+func TestListID(t *testing.T) {
+	c := testComposer()
+	for campaign, want := range map[string]string{
+		"shipment-delay-2026-11": "List-Id: <shipment-delay-2026-11.acme.example>\r\n",
+		"Black Friday/2025 ✨":    "List-Id: <black-friday-2025--.acme.example>\r\n",
+	} {
+		m := message(campaign, "c-1", "a@example.com")
+		m.UnsubscribeURL = "https://n.example/u/1"
+		b, err := c.Compose(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("campaign %q: want %q in\n%s", campaign, want, b)
+		}
+	}
+	m := message("c", "1", "a@example.com")
+	m.Headers = map[string]string{"list-id": "<other.example>"}
+	if _, err := c.Compose(m); err == nil || !strings.Contains(err.Error(), "set by herald") {
+		t.Errorf("a template overriding List-Id: %v", err)
+	}
+}
+
+// EHLO says the From domain unless helo is set, never this machine's bare
+// host name; username and password win over the url's user-info and take
+// raw text.
+func TestHELOAndCredentialKeys(t *testing.T) {
+	base := `from = "Acme <support@Acme.Example>"` + "\n" + `url = "smtp://urluser:urlpass@smtp.example.com"` + "\n"
+	s, err := newFromTOML(base, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.cfg.helo != "acme.example" || s.cfg.user != "urluser" || s.cfg.pass != "urlpass" {
+		t.Errorf("helo %q user %q; want the from domain and the url's user", s.cfg.helo, s.cfg.user)
+	}
+	s, err = newFromTOML(base+`helo = "mx1.acme.example"`+"\n"+`username = "mailer@acme.example"`+"\n"+`password = "p@ss/w#rd%20"`, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.cfg.helo != "mx1.acme.example" || s.cfg.user != "mailer@acme.example" || s.cfg.pass != "p@ss/w#rd%20" {
+		t.Errorf("helo %q user %q pass %q; want the keys' raw values", s.cfg.helo, s.cfg.user, s.cfg.pass)
+	}
+	if _, err := newFromTOML(`from = "Acme <support@acme.example>"`+"\n"+`url = "smtp://smtp.example.com"`+"\n"+`password = "x"`, 1); err == nil || !strings.Contains(err.Error(), "username") {
+		t.Errorf("password without a user: %v", err)
+	}
+	if _, err := newFromTOML(base+`helo = "bad name"`, 1); err == nil || !strings.Contains(err.Error(), "helo") {
+		t.Errorf("helo with a space: %v", err)
+	}
+}
+
+// The server sees the EHLO name and the login from the keys.
+func TestServerSeesHELOAndLoginFromKeys(t *testing.T) {
+	const pass = "p@ss/w#rd%41 :é"
+	ts := startServer(t, serverOpts{tls: true, user: "mailer@acme.example", pass: pass})
+	var helo string
+	ts.srv.Backend = smtpBackendRecordingHELO(ts, &helo)
+	s := newTestSender(t, ts, strings.Join([]string{
+		`url = "smtp://` + ts.addr + `"`,
+		`from = "Acme Support <support@acme.example>"`,
+		`username = "mailer@acme.example"`,
+		`password = "` + pass + `"`,
+	}, "\n"), 1)
+	if _, err := s.Send(t.Context(), message("c", "1", "a@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	ts.locked(func() {
+		if helo != "acme.example" {
+			t.Errorf("EHLO %q, want the from domain", helo)
+		}
+	})
+	if got := ts.messages(); len(got) != 1 || got[0].User != "mailer@acme.example" {
+		t.Errorf("got %+v", got)
+	}
+}

@@ -14,16 +14,20 @@
 //
 //	url          smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465
 //	             (implicit TLS); user and password are URL-decoded, ${VAR} expanded
+//	             (and percent-encoded when it is in the user-info)
+//	username, password
+//	             the login as raw text (${VAR} allowed); each wins over the
+//	             url's user-info, so no escaping is needed
 //	from         "Name <addr>", required; also the envelope sender
 //	reply_to     where replies go; never a no-reply address
 //	reply_plus   true: Reply-To is local+<token>@domain
 //	starttls     "required" (default) or "off"; to loopback hosts STARTTLS is
 //	             used when offered but not required
-//	tls_insecure_skip_verify
-//	             accept any server certificate (self-signed test servers);
-//	             this gives up protection against interception, do not use it
-//	             against a server reached over the internet
-//	helo         the name sent in EHLO (default: this machine's host name)
+//	ca_file, tls_insecure_skip_verify
+//	             read by herald for every channel (channels.TLSOptions): a
+//	             PEM of a private CA to trust, or accepting any certificate
+//	helo         the name sent in EHLO (default: the domain of from; a bare
+//	             host name is what spam filters score)
 //	message_id_domain
 //	             right-hand side of Message-IDs (default: the From domain)
 //	timeout      per-command I/O deadline, default "30s"
@@ -36,7 +40,6 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -47,15 +50,16 @@ import (
 var Backend = channels.Backend{Name: "smtp", Kind: channels.KindEmail, New: New}
 
 type options struct {
-	URL                   channels.SecretURL `toml:"url"`
-	From                  channels.Setting   `toml:"from"`
-	ReplyTo               channels.Setting   `toml:"reply_to"`
-	ReplyPlus             bool               `toml:"reply_plus"`
-	StartTLS              string             `toml:"starttls"`
-	TLSInsecureSkipVerify bool               `toml:"tls_insecure_skip_verify"`
-	HELO                  channels.Setting   `toml:"helo"`
-	MessageIDDomain       channels.Setting   `toml:"message_id_domain"`
-	Timeout               string             `toml:"timeout"`
+	URL             channels.SecretURL `toml:"url"`
+	From            channels.Setting   `toml:"from"`
+	ReplyTo         channels.Setting   `toml:"reply_to"`
+	ReplyPlus       bool               `toml:"reply_plus"`
+	Username        channels.Setting   `toml:"username"`
+	Password        channels.Secret    `toml:"password"`
+	StartTLS        string             `toml:"starttls"`
+	HELO            channels.Setting   `toml:"helo"`
+	MessageIDDomain channels.Setting   `toml:"message_id_domain"`
+	Timeout         string             `toml:"timeout"`
 }
 
 // New validates the options and builds the sender; it does not touch the
@@ -82,6 +86,7 @@ type config struct {
 	user, pass string
 	starttls   tlsPolicy
 	tls        *tls.Config
+	tlsOpts    channels.TLSOptions // for the hint of a certificate error
 	helo       string
 	timeout    time.Duration
 	envFrom    string
@@ -120,6 +125,15 @@ func (o options) config(s channels.Settings) (*config, error) {
 		c.user = u.User.Username()
 		c.pass, _ = u.User.Password()
 	}
+	if o.Username != "" {
+		c.user = string(o.Username)
+	}
+	if o.Password != "" {
+		c.pass = o.Password.Reveal()
+	}
+	if c.pass != "" && c.user == "" {
+		return nil, errors.New("password is set but no user name: set username (or the user in url)")
+	}
 
 	switch strings.ToLower(o.StartTLS) {
 	case "", "required":
@@ -132,11 +146,8 @@ func (o options) config(s channels.Settings) (*config, error) {
 	if c.starttls == tlsOff && !c.implicit && c.user != "" && !isLoopback(c.host) {
 		return nil, fmt.Errorf("starttls = \"off\" with a password in url would send it in clear text to %s; use STARTTLS or smtps://", c.host)
 	}
-	c.tls = &tls.Config{
-		ServerName:         c.host,
-		MinVersion:         tls.VersionTLS12,
-		InsecureSkipVerify: o.TLSInsecureSkipVerify, //nolint:gosec // opt-in for self-signed test servers, documented
-	}
+	c.tlsOpts = s.TLS
+	c.tls = s.TLS.Config(c.host)
 
 	if o.From == "" {
 		return nil, errors.New(`from is required, e.g. "Acme Support <support@acme.example>"`)
@@ -168,9 +179,11 @@ func (o options) config(s channels.Settings) (*config, error) {
 
 	c.helo = string(o.HELO)
 	if c.helo == "" {
-		c.helo = defaultHELO()
+		// The from domain, not this machine's name: a container's or
+		// laptop's bare host name in EHLO is what spam filters score.
+		c.helo = strings.ToLower(from.Address[strings.LastIndexByte(from.Address, '@')+1:])
 	}
-	if strings.ContainsAny(c.helo, " \r\n") {
+	if c.helo == "" || strings.ContainsAny(c.helo, " \r\n<>@") {
 		return nil, fmt.Errorf("helo %q must be a host name", c.helo)
 	}
 	c.timeout = 30 * time.Second
@@ -210,13 +223,6 @@ func looksNoReply(addr string) bool {
 		}
 	}
 	return false
-}
-
-func defaultHELO() string {
-	if h, err := os.Hostname(); err == nil && h != "" && !strings.ContainsAny(h, " \r\n") {
-		return h
-	}
-	return "localhost"
 }
 
 // tlsPolicy is the starttls option.

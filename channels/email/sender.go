@@ -61,7 +61,7 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
-		return channels.Receipt{}, ctx.Err()
+		return channels.Receipt{}, channels.TemporaryError(fmt.Errorf("smtp: waiting for a connection: %w", ctx.Err()), 0)
 	}
 	defer func() { <-s.slots }()
 
@@ -92,7 +92,7 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 		}
 		sess.nc.Close()
 		if ctx.Err() != nil {
-			return channels.Receipt{}, ctx.Err()
+			return channels.Receipt{}, err // Temporary or Unknown by whether the end of DATA left
 		}
 		// A session that sat idle may have been closed by the server
 		// (idle timeout, restart). If it failed before the body went out,

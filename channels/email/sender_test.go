@@ -339,7 +339,9 @@ func TestRedialAfterServerDropsConnection(t *testing.T) {
 	}
 }
 
-func TestWrongPasswordIsPermanentAndSecret(t *testing.T) {
+// A wrong password stops the channel (exit 3, recipients unsent), and
+// neither the error nor any formatting of the sender shows the password.
+func TestWrongPasswordIsAChannelErrorAndSecret(t *testing.T) {
 	ts := startServer(t, serverOpts{tls: true, user: "mailer", pass: "right-password"})
 	wrong := "Wr0ng-s3cret%21"
 	channels.LookupEnv = func(k string) (string, bool) {
@@ -354,23 +356,24 @@ func TestWrongPasswordIsPermanentAndSecret(t *testing.T) {
 		`from = "Acme <support@acme.example>"`,
 	}, "\n"), 1)
 	_, err := s.Send(context.Background(), message("c", "1", "a@example.com"))
-	if !channels.IsPermanent(err) {
-		t.Fatalf("err = %v, want permanent", err)
+	if channels.ClassOf(err) != channels.Channel {
+		t.Fatalf("err = %v, want a Channel error", err)
 	}
 	for _, secret := range []string{wrong, "Wr0ng-s3cret!", "s3cret"} {
-		if strings.Contains(err.Error(), secret) {
+		if strings.Contains(err.Error(), secret) || strings.Contains(channels.HintOf(err), secret) {
 			t.Errorf("error reveals the password: %v", err)
 		}
 	}
-	if !strings.Contains(err.Error(), "535") || !strings.Contains(err.Error(), "password") {
-		t.Errorf("error %q should give the 535 reply and point at the password", err)
+	if !strings.Contains(err.Error(), "535") || !strings.Contains(channels.HintOf(err), "check the user and password") {
+		t.Errorf("error %q (hint %q) should give the 535 reply and point at the password", err, channels.HintOf(err))
 	}
-	if strings.Contains(fmt.Sprintf("%v %+v", s.cfg.composer, err), "s3cret") {
+	if strings.Contains(fmt.Sprintf("%v %+v %#v", s.cfg.composer, err, s.cfg.tlsOpts), "s3cret") {
 		t.Error("the password leaks through formatting")
 	}
 }
 
-// Certificates are verified unless tls_insecure_skip_verify says otherwise.
+// Certificates are verified unless tls_insecure_skip_verify says otherwise;
+// one that does not verify is the channel's problem, with a hint to ca_file.
 func TestCertificateVerification(t *testing.T) {
 	ts := startServer(t, serverOpts{tls: true})
 	s, err := newFromTOML(cfgFor(ts), 1)
@@ -379,10 +382,10 @@ func TestCertificateVerification(t *testing.T) {
 	}
 	defer s.Close()
 	_, err = s.Send(context.Background(), message("c", "1", "a@example.com"))
-	if err == nil || channels.IsPermanent(err) || !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("untrusted certificate: %v, want a temporary certificate error", err)
+	if channels.ClassOf(err) != channels.Channel || !strings.Contains(err.Error(), "certificate") || !strings.Contains(channels.HintOf(err), "ca_file") {
+		t.Fatalf("untrusted certificate: %v (hint %q), want a Channel error whose hint names ca_file", err, channels.HintOf(err))
 	}
-	s2, err := newFromTOML(cfgFor(ts, "tls_insecure_skip_verify = true"), 1)
+	s2, err := newFromSettings(cfgFor(ts), 1, channels.TLSOptions{InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package email
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net"
 	"net/url"
@@ -52,6 +53,12 @@ type testServer struct {
 	rejects map[string]*smtp.SMTPError // by RCPT address
 	final   *smtp.SMTPError            // reply to the end of DATA, nil for the default
 	stall   chan struct{}              // when set, DATA waits for it to close
+
+	refuseClient *smtp.SMTPError // reply to EHLO and HELO: the client is refused
+	authErr      *smtp.SMTPError // reply to AUTH whatever the password
+	mailErr      *smtp.SMTPError // reply to every MAIL FROM
+	dropAfterDot bool            // store the message, then close the connection without a reply
+	dropAtRcpt   bool            // close the connection when RCPT comes, before any body
 }
 
 type serverOpts struct {
@@ -65,6 +72,11 @@ func startServer(t testing.TB, o serverOpts) *testServer {
 	t.Helper()
 	ts := &testServer{t: t, user: o.user, pass: o.pass, discard: o.discard, rejects: map[string]*smtp.SMTPError{}}
 	ts.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		if ts.refuseClient != nil {
+			return nil, ts.refuseClient
+		}
 		return &testSession{ts: ts, c: c}, nil
 	}))
 	ts.srv.Domain = "sink.test"
@@ -87,6 +99,17 @@ func startServer(t testing.TB, o serverOpts) *testServer {
 	go ts.srv.Serve(&countingListener{Listener: ln, ts: ts})
 	t.Cleanup(func() { ts.srv.Close() })
 	return ts
+}
+
+// smtpBackendRecordingHELO is the test backend that also records the
+// client's EHLO name in *helo (under ts.mu).
+func smtpBackendRecordingHELO(ts *testServer, helo *string) smtp.Backend {
+	return smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		*helo = c.Hostname()
+		return &testSession{ts: ts, c: c}, nil
+	})
 }
 
 type nopLogger struct{}
@@ -127,6 +150,14 @@ func (ts *testServer) reject(rcpt string, code int, enh smtp.EnhancedCode, text 
 	ts.rejects[rcpt] = &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: text}
 }
 
+// locked runs f under the server's lock, for changing its behaviour
+// while sessions may be reading it.
+func (ts *testServer) locked(f func()) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	f()
+}
+
 func (ts *testServer) messages() []received {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -145,7 +176,13 @@ func (s *testSession) AuthMechanisms() []string { return []string{sasl.Plain} }
 
 func (s *testSession) Auth(mech string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(identity, user, pass string) error {
-		if user != s.ts.user || pass != s.ts.pass {
+		s.ts.mu.Lock()
+		authErr, wantUser, wantPass := s.ts.authErr, s.ts.user, s.ts.pass
+		s.ts.mu.Unlock()
+		if authErr != nil {
+			return authErr
+		}
+		if user != wantUser || pass != wantPass {
 			return smtp.ErrAuthFailed
 		}
 		s.authed = user
@@ -154,6 +191,12 @@ func (s *testSession) Auth(mech string) (sasl.Server, error) {
 }
 
 func (s *testSession) Mail(from string, _ *smtp.MailOptions) error {
+	s.ts.mu.Lock()
+	mailErr := s.ts.mailErr
+	s.ts.mu.Unlock()
+	if mailErr != nil {
+		return mailErr
+	}
 	if s.ts.user != "" && s.authed == "" {
 		return smtp.ErrAuthRequired
 	}
@@ -163,8 +206,12 @@ func (s *testSession) Mail(from string, _ *smtp.MailOptions) error {
 
 func (s *testSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.ts.mu.Lock()
-	rej := s.ts.rejects[to]
+	rej, drop := s.ts.rejects[to], s.ts.dropAtRcpt
 	s.ts.mu.Unlock()
+	if drop {
+		s.c.Conn().Close()
+		return errors.New("connection dropped")
+	}
 	if rej != nil {
 		return rej
 	}
@@ -191,6 +238,12 @@ func (s *testSession) Data(r io.Reader) error {
 	s.ts.mu.Lock()
 	defer s.ts.mu.Unlock()
 	s.ts.msgs = append(s.ts.msgs, received{From: s.from, To: s.to, Data: b, TLS: isTLS, User: s.authed})
+	if s.ts.dropAfterDot {
+		// Queued, and the answer is lost: the connection dies before the
+		// reply to the final dot.
+		s.c.Conn().Close()
+		return errors.New("connection dropped")
+	}
 	if s.ts.final != nil {
 		return s.ts.final
 	}
@@ -217,9 +270,16 @@ func newTestSender(t testing.TB, ts *testServer, tomlText string, concurrency in
 }
 
 func newFromTOML(tomlText string, concurrency int) (*sender, error) {
+	return newFromSettings(tomlText, concurrency, channels.TLSOptions{})
+}
+
+// newFromSettings is newFromTOML with the TLS keys herald reads for every
+// channel (ca_file, tls_insecure_skip_verify).
+func newFromSettings(tomlText string, concurrency int, tlsOpts channels.TLSOptions) (*sender, error) {
 	snd, err := Backend.New(channels.Settings{
 		Channel:     "email",
 		Concurrency: concurrency,
+		TLS:         tlsOpts,
 		Decode: func(v any) error {
 			md, err := toml.Decode(tomlText, v)
 			if err != nil {
