@@ -70,6 +70,10 @@ func (s *jsonlSource) next(rec *record) error {
 	// encoding/json would quietly turn bytes that are not UTF-8 into
 	// U+FFFD: look at the line as it is first.
 	if err := s.in.checkText(string(text)); err != nil {
+		var ee *EncodingError
+		if errors.As(err, &ee) && ee.Encoding == "utf-8" {
+			ee.Guess = s.in.guess(string(text))
+		}
 		return RowErrors{{File: s.name, Line: s.line, Err: fmt.Errorf("the line %w", err)}}
 	}
 	if errs := s.parseObject(text, rec); errs != nil {

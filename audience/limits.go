@@ -241,7 +241,9 @@ func (in *input) checkText(s string) error {
 		return ErrNUL
 	}
 	if !utf8.ValidString(s) {
-		return &EncodingError{Encoding: "utf-8", Guess: in.guess(s)}
+		// The caller fills in Guess from the whole record, which gives
+		// the detector more to go on than one value.
+		return &EncodingError{Encoding: "utf-8"}
 	}
 	if in.decoded && containsReplacement(s) {
 		return &EncodingError{Encoding: in.encoding}

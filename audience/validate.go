@@ -260,10 +260,16 @@ func (vr *validator) channelList(s string, optOut bool) ([]string, error) {
 	return list, nil
 }
 
+// quoteList quotes the first few names: a hostile row can hold
+// thousands, and a message is for a person to read.
 func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = quote(n)
+	const shown = 5
+	q := make([]string, 0, shown+1)
+	for _, n := range names[:min(len(names), shown)] {
+		q = append(q, quote(n))
+	}
+	if len(names) > shown {
+		q = append(q, fmt.Sprintf("and %d more", len(names)-shown))
 	}
 	return strings.Join(q, ", ")
 }

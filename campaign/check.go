@@ -91,7 +91,7 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 			return append(findings, findingsOf(err, "error")...), stats
 		}
 	}
-	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: cfg.ChannelNames()})
+	r, err := audience.Open(c.Audience, c.AudienceOptions(cfg.ChannelNames()))
 	if err != nil {
 		return append(findings, findingsOf(err, "error")...), stats
 	}

@@ -39,7 +39,7 @@ func RenderPreview(cfg *Config, c *Campaign, opts PreviewOptions) (*Preview, err
 	if opts.Locale != "" && !slices.Contains(p.Templates.Locales(), opts.Locale) {
 		return nil, fmt.Errorf("--locale %q: no %s.toml in %s (have %v)", opts.Locale, opts.Locale, c.Templates, p.Templates.Locales())
 	}
-	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: cfg.ChannelNames()})
+	r, err := audience.Open(c.Audience, c.AudienceOptions(cfg.ChannelNames()))
 	if err != nil {
 		return nil, err
 	}
