@@ -73,8 +73,9 @@ func readTrace(data []byte, opts Options, set func(*Reader)) []string {
 		rcp, err := r.Next()
 		if err != nil {
 			out = append(out, err.Error())
-			if err == io.EOF {
-				break
+			var re RowErrors
+			if !errors.As(err, &re) {
+				break // io.EOF, or a record past a limit: reading is over
 			}
 			continue
 		}
