@@ -204,3 +204,28 @@ func TestSpool(t *testing.T) {
 		}
 	})
 }
+
+// A header that arrives on a pipe is read as soon as its line ends: the
+// reader does not wait for more bytes to guess the delimiter.
+func TestHeaderFromSlowPipe(t *testing.T) {
+	src := &blocking{data: strings.NewReader("id;name\n"), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		r, err := NewReader(src, "stdin", Options{})
+		if err == nil {
+			if cols := r.Columns(); len(cols) != 2 || cols[1] != "name" {
+				err = errors.New("columns " + strings.Join(cols, "|"))
+			}
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("NewReader waited for more than the header line")
+	}
+	close(src.release)
+}

@@ -117,17 +117,24 @@ func openInput(ctx context.Context, r io.Reader, opts Options, csvFormat bool) (
 	return in, nil
 }
 
-// headerLine returns the first line as far as the buffer holds it.
+// headerLine returns the first line as far as the buffer holds it. It
+// reads no more than it must: on a pipe that delivers the header and then
+// waits, it returns as soon as the line end has arrived.
 func headerLine(br *bufio.Reader) []byte {
-	for n := 512; ; n *= 2 {
-		n = min(n, br.Size())
-		b, err := br.Peek(n)
+	n := 1
+	for {
+		if _, err := br.Peek(n); err != nil && err != bufio.ErrBufferFull {
+			b, _ := br.Peek(br.Buffered())
+			return b
+		}
+		b, _ := br.Peek(br.Buffered())
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			return b[:i]
 		}
-		if err != nil || n == br.Size() {
+		if len(b) == br.Size() {
 			return b
 		}
+		n = len(b) + 1
 	}
 }
 
