@@ -136,19 +136,22 @@ func groupedDigits(s string, buf *[24]byte) (digits []byte, ok bool) {
 // fastNational reads a national number (no '+') in the row's country and
 // reports ok only when the result is the one phonenumbers.Parse gives,
 // followed by the region check: a valid number, read without the steps of
-// the library's parser that this path does not repeat. So it declines
-// (and the library decides) when the number could start with the
-// international dialling prefix or the country code, when the region's
-// national prefix is a pattern or is rewritten by a rule (Argentina,
-// Brazil, Mexico...), when the national number keeps a leading zero
-// (Italy), and for every number that is not valid, so errors keep the
-// library's wording.
+// the library's parser that cannot apply to a number of plain digits. It
+// declines (and the library decides) when the number could start with the
+// international dialling prefix or the country code, when the national
+// number keeps a leading zero (Italy), and for every number that is not
+// valid, so errors keep the library's wording.
+//
+// The national prefix is stripped the library's way: its own pattern run
+// by the same regexp engine, the same transform rule (Brazil's and
+// Japan's, say), and the same test that the original number was not valid
+// on its own while the stripped one is.
 func fastNational(s, country string) (e164, region string, ok bool) {
 	if country == "" || len(s) < 2 || len(s) > 250 || s[0] == '+' {
 		return "", "", false
 	}
 	p := numberingPlans().get(country)
-	if p == nil || !p.nppPlain && p.npp != "" {
+	if p == nil || p.unusable || p.general.m == nil {
 		return "", "", false
 	}
 	var buf [24]byte
@@ -157,19 +160,23 @@ func fastNational(s, country string) (e164, region string, ok bool) {
 		return "", "", false
 	}
 	d := string(digits)
-	if p.idd.match(d) || strings.HasPrefix(d, strconv.Itoa(p.cc)) {
+	if p.idd.match(d) || strings.HasPrefix(d, p.ccText) {
 		return "", "", false
 	}
 	nsn := d
-	if p.npp != "" && strings.HasPrefix(d, p.npp) {
-		// The library strips the prefix unless the number was valid in
-		// full and would not be without it, and keeps the stripped form
-		// when its length is possible for the region. A stripped number
-		// that is valid passes both tests; any other case goes to the
-		// library.
-		nsn = d[len(p.npp):]
-		if !p.general.matches(nsn) || len(nsn) < 64 && p.localOnly&(1<<len(nsn)) != 0 {
-			return "", "", false
+	if p.npp != "" {
+		stripped, matched := p.stripNationalPrefix(d)
+		// The library keeps the original when it fits the general
+		// pattern and the stripped form does not.
+		if matched && !(p.general.m.match(d) && !p.general.m.match(stripped)) {
+			// ... and then keeps the stripped form only when its length
+			// is possible for the region. A stripped form that is not
+			// a valid number goes to the library, for its wording.
+			l := len(stripped)
+			if p.general.anyLen || l >= 64 || p.general.lengths&(1<<l) == 0 || p.localOnly&(1<<l) != 0 {
+				return "", "", false
+			}
+			nsn = stripped
 		}
 	}
 	if len(nsn) < phonenumbers.MIN_LENGTH_FOR_NSN || len(nsn) > phonenumbers.MAX_LENGTH_FOR_NSN || nsn[0] == '0' {
@@ -179,7 +186,29 @@ func fastNational(s, country string) (e164, region string, ok bool) {
 	if region == "" {
 		return "", "", false
 	}
-	return "+" + strconv.Itoa(p.cc) + nsn, geoRegion(region), true
+	return "+" + p.ccText + nsn, geoRegion(region), true
+}
+
+// stripNationalPrefix is the first half of the library's
+// maybeStripNationalPrefixAndCarrierCode: the number with its national
+// prefix removed or transformed, and whether the prefix matched.
+func (p *plan) stripNationalPrefix(d string) (string, bool) {
+	if p.nppPlain {
+		// A pattern of plain digits matches itself, with no groups.
+		if strings.HasPrefix(d, p.npp) {
+			return d[len(p.npp):], true
+		}
+		return d, false
+	}
+	loc := p.nppRe.FindStringSubmatchIndex(d)
+	if loc == nil {
+		return d, false
+	}
+	groups := len(loc)/2 - 1
+	if p.transform == "" || loc[groups*2] < 0 {
+		return d[loc[1]:], true
+	}
+	return p.nppRe.ReplaceAllString(d, p.transform), true
 }
 
 // plan is what the library's parsing and validity check read from a
@@ -199,10 +228,14 @@ type plan struct {
 
 	// For national numbers (fastNational).
 	cc        int
-	idd       *matcher // the international dialling prefix, at the start
-	npp       string   // the national prefix for parsing when it is plain digits
-	nppPlain  bool     // npp is plain digits and there is no transform rule
-	localOnly uint64   // lengths the general description lists as local-only
+	ccText    string
+	idd       *matcher       // the international dialling prefix, at the start
+	npp       string         // the national prefix for parsing
+	nppRe     *regexp.Regexp // npp at the start, as the library compiles it
+	nppPlain  bool           // npp is plain digits and there is no transform rule
+	transform string         // the national prefix transform rule
+	localOnly uint64         // lengths the general description lists as local-only
+	unusable  bool           // fastNational must leave this region to the library
 }
 
 // matcher runs one metadata pattern: by table when it could be built,
@@ -360,9 +393,20 @@ func (p *plan) build() {
 	// in the library, which then reads every national number as
 	// international: fastNational declines them all.
 	p.idd = newMatcher(md.GetInternationalPrefix(), true)
-	npp := md.GetNationalPrefixForParsing()
-	p.npp = npp
-	p.nppPlain = md.GetNationalPrefixTransformRule() == "" && isDigits(npp)
+	p.ccText = strconv.Itoa(p.cc)
+	p.npp = md.GetNationalPrefixForParsing()
+	p.transform = md.GetNationalPrefixTransformRule()
+	p.nppPlain = p.transform == "" && isDigits(p.npp)
+	if p.npp != "" && !p.nppPlain {
+		re, err := regexp.Compile(`^(?:` + p.npp + `)`)
+		if err != nil {
+			// The library would panic on it; let it decide.
+			p.npp, p.nppRe = "", nil
+			p.unusable = true
+		} else {
+			p.nppRe = re
+		}
+	}
 	for _, l := range md.GetGeneralDesc().GetPossibleLengthLocalOnly() {
 		if l >= 0 && l < 64 {
 			p.localOnly |= 1 << l
