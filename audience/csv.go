@@ -137,7 +137,7 @@ func (s *csvSource) next(rec *record) error {
 		if err := s.in.checkText(v); err != nil {
 			var ee *EncodingError
 			if errors.As(err, &ee) && ee.Encoding == "utf-8" {
-				ee.Guess = s.in.guess(strings.Join(s.dec.Record(), " "))
+				ee.Guess = s.in.guess(func() string { return strings.Join(s.dec.Record(), " ") })
 			}
 			bad = append(bad, &RowError{File: s.name, Line: rec.line, Column: columnName(s.header[i]), Value: v, Err: err})
 		}

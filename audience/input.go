@@ -189,9 +189,9 @@ func delimiterName(d rune) string {
 // guess names the encoding a value that is not UTF-8 looks like, when the
 // detector is confident; the first such value of a file decides for all
 // of them, as a file has one encoding.
-func (in *input) guess(s string) string {
+func (in *input) guess(sample func() string) string {
 	in.guessOnce.Do(func() {
-		res, err := chardet.NewTextDetector().DetectBest([]byte(s))
+		res, err := chardet.NewTextDetector().DetectBest([]byte(sample()))
 		if err != nil || res.Confidence < 50 {
 			return
 		}

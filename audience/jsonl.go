@@ -72,7 +72,7 @@ func (s *jsonlSource) next(rec *record) error {
 	if err := s.in.checkText(string(text)); err != nil {
 		var ee *EncodingError
 		if errors.As(err, &ee) && ee.Encoding == "utf-8" {
-			ee.Guess = s.in.guess(string(text))
+			ee.Guess = s.in.guess(func() string { return string(text) })
 		}
 		return RowErrors{{File: s.name, Line: s.line, Err: fmt.Errorf("the line %w", err)}}
 	}
