@@ -165,6 +165,7 @@ type Options struct {
 // safe for concurrent use: one goroutine calls Next, Columns and Close.
 type Reader struct {
 	name   string
+	in     *input
 	src    source
 	closer io.Closer
 	vr     *validator // the calling goroutine's, for batches not given to the pipeline
@@ -274,7 +275,7 @@ func NewReaderContext(ctx context.Context, r io.Reader, name string, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("audience: reading %s: %w", name, err)
 	}
-	rd := &Reader{name: name, shared: newSharedValues(), batchRows: batchSize}
+	rd := &Reader{name: name, in: in, shared: newSharedValues(), batchRows: batchSize}
 	rd.seen.init()
 	var known map[string]bool
 	if opts.KnownChannels != nil {
@@ -287,6 +288,7 @@ func NewReaderContext(ctx context.Context, r io.Reader, name string, opts Option
 	if format == "csv" {
 		src, err := newCSVSource(in, name)
 		if err != nil {
+			in.close()
 			return nil, err
 		}
 		rd.src, rd.cols = src, src.header
@@ -406,7 +408,8 @@ func (r *Reader) stop() {
 // Open (not the io.Reader given to NewReader, nor standard input). A Read
 // of the source that is under way when Close is called is waited for: an
 // io.Reader given to NewReader that can block for good should be closed by
-// its owner first. Next after Close returns an error.
+// its owner first, or read through NewReaderContext, whose context ends
+// such a Read at once. Next after Close returns an error.
 func (r *Reader) Close() error {
 	if r.end == nil {
 		r.end = fmt.Errorf("audience: reading %s: %w", r.name, os.ErrClosed)
@@ -417,6 +420,9 @@ func (r *Reader) Close() error {
 	if r.closer != nil {
 		err = r.closer.Close()
 		r.closer = nil
+	}
+	if r.in != nil {
+		r.in.close()
 	}
 	r.stop()
 	return err

@@ -229,3 +229,30 @@ func TestHeaderFromSlowPipe(t *testing.T) {
 	}
 	close(src.release)
 }
+
+// With a context that is never cancelled, reading to the end or closing
+// early leaves no goroutine behind.
+func TestContextReaderLeavesNoGoroutine(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	before := runtime.NumGoroutine()
+	for _, early := range []bool{false, true} {
+		src := &blocking{data: strings.NewReader("id,name\nc1,Ana\nc2,Budi\n"), release: make(chan struct{})}
+		close(src.release) // io.EOF after the data
+		r, err := NewReaderContext(ctx, src, "c.csv", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !early {
+			for {
+				if _, err := r.Next(); err == io.EOF {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		r.Close()
+	}
+	waitGoroutines(t, before, "after reading with a context")
+}

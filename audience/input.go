@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 
@@ -28,6 +29,15 @@ type input struct {
 
 	guessOnce sync.Once
 	guessed   string
+
+	src io.Reader // the bytes as read, through the context
+}
+
+// close ends the goroutine a cancellable context reads with, if any.
+func (in *input) close() {
+	if c, ok := in.src.(*ctxReader); ok {
+		c.close()
+	}
 }
 
 // Delimiters are the field delimiters an audience file may use: detected
@@ -69,6 +79,7 @@ func LookupEncoding(name string) (encoding.Encoding, string, error) {
 func openInput(ctx context.Context, r io.Reader, opts Options, csvFormat bool) (*input, error) {
 	in := &input{encoding: "utf-8"}
 	src := newCtxReader(ctx, r)
+	in.src = src
 	var head [3]byte
 	n, err := io.ReadFull(src, head[:])
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
@@ -219,7 +230,10 @@ type ctxReader struct {
 	buf  []byte
 	req  chan int
 	res  chan ctxResult
-	done bool // the context ended: every Read fails from now on
+	quit chan struct{} // closed by close: the goroutine exits
+	stop sync.Once
+	done bool          // the context ended: every Read fails from now on
+	err  error         // the underlying reader's final error, once seen
 }
 
 type ctxResult struct {
@@ -233,12 +247,15 @@ func newCtxReader(ctx context.Context, r io.Reader) io.Reader {
 	if ctx == nil || ctx.Done() == nil {
 		return r
 	}
-	return &ctxReader{ctx: ctx, r: r}
+	return &ctxReader{ctx: ctx, r: r, quit: make(chan struct{})}
 }
 
 func (c *ctxReader) Read(p []byte) (int, error) {
 	if c.done {
 		return 0, c.ctx.Err()
+	}
+	if c.err != nil {
+		return 0, c.err
 	}
 	if err := c.ctx.Err(); err != nil {
 		c.done = true
@@ -259,25 +276,44 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	case <-c.ctx.Done():
 		c.done = true
 		return 0, c.ctx.Err()
+	case <-c.quit:
+		c.err = os.ErrClosed
+		return 0, c.err
 	}
 	select {
 	case r := <-c.res:
 		copy(p, c.buf[:r.n])
+		c.err = r.err
 		return r.n, r.err
 	case <-c.ctx.Done():
 		c.done = true
 		return 0, c.ctx.Err()
+	case <-c.quit:
+		c.err = os.ErrClosed
+		return 0, c.err
 	}
 }
 
+// pump serves Reads until the underlying reader fails or ends, the
+// context ends, or the Reader is closed, so it never outlives them.
 func (c *ctxReader) pump() {
 	for {
 		select {
 		case n := <-c.req:
 			m, err := c.r.Read(c.buf[:n])
 			c.res <- ctxResult{m, err}
+			if err != nil {
+				return
+			}
 		case <-c.ctx.Done():
+			return
+		case <-c.quit:
 			return
 		}
 	}
+}
+
+// close lets the goroutine go when the Reader is closed before the end.
+func (c *ctxReader) close() {
+	c.stop.Do(func() { close(c.quit) })
 }
