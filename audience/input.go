@@ -232,8 +232,8 @@ type ctxReader struct {
 	res  chan ctxResult
 	quit chan struct{} // closed by close: the goroutine exits
 	stop sync.Once
-	done bool          // the context ended: every Read fails from now on
-	err  error         // the underlying reader's final error, once seen
+	done bool  // the context ended: every Read fails from now on
+	err  error // the underlying reader's final error, once seen
 }
 
 type ctxResult struct {
