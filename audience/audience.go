@@ -315,7 +315,10 @@ func (r *Reader) Columns() []string {
 
 // Next returns the next valid recipient, io.EOF at the end of the file, or
 // RowErrors listing every problem of an invalid or malformed row; after
-// RowErrors the next call goes on with the following row.
+// RowErrors the next call goes on with the following row. A record past a
+// size limit (MaxFieldBytes, MaxRowBytes, MaxColumns) ends reading: Next
+// returns a *RowError wrapping a *LimitError, not RowErrors, then the same
+// error on every later call, like any other error that ends reading.
 func (r *Reader) Next() (*Recipient, error) {
 	for r.cur == nil || r.pos == r.cur.n {
 		if r.end != nil {
