@@ -202,14 +202,25 @@ func delimiterName(d rune) string {
 // of them, as a file has one encoding.
 func (in *input) guess(sample func() string) string {
 	in.guessOnce.Do(func() {
-		res, err := chardet.NewTextDetector().DetectBest([]byte(sample()))
-		if err != nil || res.Confidence < 50 {
+		results, err := chardet.NewTextDetector().DetectAll([]byte(sample()))
+		if err != nil {
 			return
 		}
-		// The WHATWG name: ISO-8859-1 is read as windows-1252, its superset.
-		if _, canon, err := LookupEncoding(res.Charset); err == nil {
-			in.guessed = canon
+		// The detector lists equal scores in no fixed order: among the
+		// best, windows-1252 (the usual case) wins, then the first name,
+		// so the same file always gets the same hint. The WHATWG name is
+		// given: ISO-8859-1 is read as windows-1252, its superset.
+		best, bestConf := "", 50
+		for _, r := range results {
+			_, canon, err := LookupEncoding(r.Charset)
+			if err != nil || r.Confidence < bestConf {
+				continue
+			}
+			if r.Confidence > bestConf || best == "" || canon == "windows-1252" || best != "windows-1252" && canon < best {
+				best, bestConf = canon, r.Confidence
+			}
 		}
+		in.guessed = best
 	})
 	return in.guessed
 }
