@@ -17,7 +17,7 @@
 package audience
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -141,6 +141,17 @@ type Options struct {
 	// extension (.jsonl and .ndjson are JSON Lines, anything else CSV;
 	// standard input is CSV).
 	Format string
+	// Delimiter separates CSV fields: one of Delimiters, or 0 to detect
+	// it from the header line (audience_delimiter in the campaign file).
+	Delimiter rune
+	// Encoding is the file's legacy encoding by a WHATWG name
+	// ("windows-1252"; see LookupEncoding), or "" for UTF-8
+	// (audience_encoding in the campaign file). A byte order mark
+	// overrides it: UTF-8 and UTF-16 files with one are read as they are.
+	Encoding string
+	// Name, when set, is the file name errors give instead of the path
+	// (for example "stdin" for standard input spooled by Spool).
+	Name string
 }
 
 // Reader streams validated recipients from one audience file.
@@ -154,6 +165,7 @@ type Options struct {
 // safe for concurrent use: one goroutine calls Next, Columns and Close.
 type Reader struct {
 	name   string
+	in     *input
 	src    source
 	closer io.Closer
 	vr     *validator // the calling goroutine's, for batches not given to the pipeline
@@ -205,14 +217,32 @@ type source interface {
 // extension; "-" reads standard input. Header problems (no id column, a
 // duplicated column) are returned as RowErrors. Close the Reader when done.
 func Open(path string, opts Options) (*Reader, error) {
+	return OpenContext(context.Background(), path, opts)
+}
+
+// OpenContext is Open with a context: when ctx is cancelled, reading
+// stops (Next returns an error that wraps ctx.Err()), even in the middle
+// of a Read blocked on a pipe or a terminal.
+func OpenContext(ctx context.Context, path string, opts Options) (*Reader, error) {
 	if path == "-" {
-		return NewReader(os.Stdin, "stdin", opts)
+		if opts.Name == "" {
+			opts.Name = "stdin"
+		}
+		return NewReaderContext(ctx, os.Stdin, opts.Name, opts)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("audience: %w", err)
 	}
-	r, err := NewReader(f, path, opts)
+	name := path
+	if opts.Name != "" {
+		name = opts.Name
+	}
+	if opts.Format == "" {
+		// The format follows the file's own name, not the one shown.
+		opts.Format = formatOf(path)
+	}
+	r, err := NewReaderContext(ctx, f, name, opts)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -224,22 +254,28 @@ func Open(path string, opts Options) (*Reader, error) {
 // NewReader reads an audience from r; name is the file name used in errors
 // and, when Options.Format is empty, to pick the format by extension.
 func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
+	return NewReaderContext(context.Background(), r, name, opts)
+}
+
+// NewReaderContext is NewReader with a context, as OpenContext.
+func NewReaderContext(ctx context.Context, r io.Reader, name string, opts Options) (*Reader, error) {
 	format := strings.ToLower(opts.Format)
 	if format == "" {
-		switch strings.ToLower(filepath.Ext(name)) {
-		case ".jsonl", ".ndjson":
-			format = "jsonl"
-		default:
-			format = "csv"
+		format = formatOf(name)
+	}
+	if format != "csv" && format != "jsonl" {
+		return nil, fmt.Errorf("audience: unknown format %q for %s: use \"csv\" or \"jsonl\"", opts.Format, name)
+	}
+	if opts.Delimiter != 0 {
+		if _, err := ParseDelimiter(string(opts.Delimiter)); err != nil {
+			return nil, fmt.Errorf("audience: %w", err)
 		}
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	// Spreadsheet programs start UTF-8 exports with a byte order mark;
-	// left in place it would become part of the first header name.
-	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
-		br.Discard(3)
+	in, err := openInput(ctx, r, opts, format == "csv")
+	if err != nil {
+		return nil, fmt.Errorf("audience: reading %s: %w", name, err)
 	}
-	rd := &Reader{name: name, shared: newSharedValues(), batchRows: batchSize}
+	rd := &Reader{name: name, in: in, shared: newSharedValues(), batchRows: batchSize}
 	rd.seen.init()
 	var known map[string]bool
 	if opts.KnownChannels != nil {
@@ -249,19 +285,26 @@ func NewReader(r io.Reader, name string, opts Options) (*Reader, error) {
 		}
 	}
 	rd.vr = &validator{name: name, known: known, cache: newValueCache(rd.shared)}
-	switch format {
-	case "csv":
-		src, err := newCSVSource(br, name)
+	if format == "csv" {
+		src, err := newCSVSource(in, name)
 		if err != nil {
+			in.close()
 			return nil, err
 		}
 		rd.src, rd.cols = src, src.header
-	case "jsonl":
-		rd.src, rd.colIndex = newJSONLSource(br, name), make(map[string]int)
-	default:
-		return nil, fmt.Errorf("audience: unknown format %q for %s: use \"csv\" or \"jsonl\"", opts.Format, name)
+	} else {
+		rd.src, rd.colIndex = newJSONLSource(in, name), make(map[string]int)
 	}
 	return rd, nil
+}
+
+// formatOf picks the format by a file name's extension.
+func formatOf(name string) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".jsonl", ".ndjson":
+		return "jsonl"
+	}
+	return "csv"
 }
 
 // Columns returns the header as written in the file. For JSON Lines, which
@@ -272,7 +315,10 @@ func (r *Reader) Columns() []string {
 
 // Next returns the next valid recipient, io.EOF at the end of the file, or
 // RowErrors listing every problem of an invalid or malformed row; after
-// RowErrors the next call goes on with the following row.
+// RowErrors the next call goes on with the following row. A record past a
+// size limit (MaxFieldBytes, MaxRowBytes, MaxColumns) ends reading: Next
+// returns a *RowError wrapping a *LimitError, not RowErrors, then the same
+// error on every later call, like any other error that ends reading.
 func (r *Reader) Next() (*Recipient, error) {
 	for r.cur == nil || r.pos == r.cur.n {
 		if r.end != nil {
@@ -365,7 +411,8 @@ func (r *Reader) stop() {
 // Open (not the io.Reader given to NewReader, nor standard input). A Read
 // of the source that is under way when Close is called is waited for: an
 // io.Reader given to NewReader that can block for good should be closed by
-// its owner first. Next after Close returns an error.
+// its owner first, or read through NewReaderContext, whose context ends
+// such a Read at once. Next after Close returns an error.
 func (r *Reader) Close() error {
 	if r.end == nil {
 		r.end = fmt.Errorf("audience: reading %s: %w", r.name, os.ErrClosed)
@@ -376,6 +423,9 @@ func (r *Reader) Close() error {
 	if r.closer != nil {
 		err = r.closer.Close()
 		r.closer = nil
+	}
+	if r.in != nil {
+		r.in.close()
 	}
 	r.stop()
 	return err

@@ -75,7 +75,7 @@ func BenchmarkReaderSmall(b *testing.B) {
 
 // TestMillionRowsMemory reads a million generated rows and reports the wall
 // time and the heap left in use: the id set (28 MB) and the phone metadata
-// compiled on first use (8.5 MB, the same for any size). It takes a while, so it
+// tables of the regions met (built on first use, the same for any size). It takes a while, so it
 // only runs with AUDIENCE_MILLION=1 (go test -run Million -v ./audience/).
 // With AUDIENCE_FILE=path it reads that file instead of generating rows on
 // the fly, so the generator's CPU does not count and an outside tool

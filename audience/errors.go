@@ -18,12 +18,13 @@ type RowError struct {
 
 // Error formats the problem as `customers.csv:42: timezone "Asia/Jakarat":
 // unknown time zone`, or `customers.csv:42: message` when no single column is
-// at fault.
+// at fault. Values show at most 80 characters: a hostile file must not
+// turn into a megabyte of error message.
 func (e *RowError) Error() string {
 	if e.Column == "" {
 		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
 	}
-	return fmt.Sprintf("%s:%d: %s %q: %v", e.File, e.Line, e.Column, e.Value, e.Err)
+	return fmt.Sprintf("%s:%d: %s %s: %v", e.File, e.Line, clip(e.Column), quote(e.Value), e.Err)
 }
 
 // Unwrap gives errors.Is and errors.As access to the cause.
@@ -43,6 +44,15 @@ func (es RowErrors) Error() string {
 		b.WriteString(e.Error())
 	}
 	return b.String()
+}
+
+// Unwrap gives errors.Is and errors.As access to every problem's cause.
+func (es RowErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
 }
 
 // Line is the line of the record the problems belong to (0 when empty).

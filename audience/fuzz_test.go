@@ -42,8 +42,10 @@ func FuzzReader(f *testing.F) {
 				return
 			}
 			if err != nil {
-				checkRowErrors(t, err)
-				continue
+				if checkRowErrors(t, err) {
+					continue
+				}
+				return // a record past a limit ends reading
 			}
 			if rcp.ID == "" || ids[rcp.ID] || rcp.Line < 1 {
 				t.Fatalf("bad recipient: id %q (seen %v) line %d", rcp.ID, ids[rcp.ID], rcp.Line)
@@ -71,8 +73,9 @@ func readTrace(data []byte, opts Options, set func(*Reader)) []string {
 		rcp, err := r.Next()
 		if err != nil {
 			out = append(out, err.Error())
-			if err == io.EOF {
-				break
+			var re RowErrors
+			if !errors.As(err, &re) {
+				break // io.EOF, or a record past a limit: reading is over
 			}
 			continue
 		}
@@ -87,17 +90,33 @@ func readTrace(data []byte, opts Options, set func(*Reader)) []string {
 	return out
 }
 
-func checkRowErrors(t *testing.T, err error) {
+// checkRowErrors checks that err names the file and a line: RowErrors for
+// rows reading steps over (it returns true), or a *RowError with a
+// LimitError for a record past a limit, which ends reading.
+func checkRowErrors(t *testing.T, err error) bool {
 	t.Helper()
 	var re RowErrors
-	if !errors.As(err, &re) || len(re) == 0 {
-		t.Fatalf("error %T %q is not a non-empty RowErrors", err, err)
+	isRows := errors.As(err, &re)
+	if !isRows {
+		var one *RowError
+		var le *LimitError
+		if !errors.As(err, &one) || !errors.As(err, &le) {
+			t.Fatalf("error %T %q is neither RowErrors nor a limit", err, err)
+		}
+		re = RowErrors{one}
+	}
+	if len(re) == 0 {
+		t.Fatal("empty RowErrors")
 	}
 	for _, e := range re {
 		if e.Line < 1 || e.File != "f.csv" || e.Err == nil {
 			t.Fatalf("row error without file or line: %+v", e)
 		}
+		if len(e.Error()) > 1000 {
+			t.Fatalf("message of %d bytes", len(e.Error()))
+		}
 	}
+	return isRows
 }
 
 // FuzzPhone checks the fast path against the library: whenever fastE164

@@ -34,3 +34,32 @@ func TestIDSetMillionMemory(t *testing.T) {
 		float64(8*len(s.slots))/(1<<20), float64(arena)/(1<<20))
 	runtime.KeepAlive(&s)
 }
+
+// BenchmarkIDSet adds a million ids shaped like the generator's and
+// reports the heap they keep per id: the one part of reading that grows
+// with the audience.
+func BenchmarkIDSet(b *testing.B) {
+	ids := make([]string, 1_000_000)
+	for i := range ids {
+		ids[i] = "c-" + strconv.Itoa(i+1)
+	}
+	var perID float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var s idSet
+		s.init()
+		for i, id := range ids {
+			if _, dup := s.add(id, i+2); dup {
+				b.Fatalf("%s reported as a duplicate", id)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perID = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(ids))
+		runtime.KeepAlive(&s)
+	}
+	b.ReportMetric(perID, "bytes/id")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ids)), "ns/id")
+}

@@ -16,13 +16,14 @@ import (
 // returned so far and not those a pipeline worker has read ahead.
 type jsonlSource struct {
 	name string
+	in   *input
 	br   *bufio.Reader
 	line int // number of the last line read
 	buf  []byte
 }
 
-func newJSONLSource(br *bufio.Reader, name string) *jsonlSource {
-	return &jsonlSource{name: name, br: br}
+func newJSONLSource(in *input, name string) *jsonlSource {
+	return &jsonlSource{name: name, in: in, br: in.text}
 }
 
 // readLine returns the next line without its end of line; long lines are
@@ -53,6 +54,10 @@ func (s *jsonlSource) next(rec *record) error {
 			return io.EOF
 		}
 		if err != nil {
+			var ge *guardError
+			if errors.As(err, &ge) {
+				return limitRowError(s.name, ge)
+			}
 			return fmt.Errorf("audience: reading %s: %w", s.name, err)
 		}
 		s.line++
@@ -62,8 +67,30 @@ func (s *jsonlSource) next(rec *record) error {
 		}
 	}
 	*rec = record{line: s.line, keys: rec.keys[:0], vals: rec.vals[:0], lkeys: rec.lkeys[:0], problems: rec.problems[:0]}
+	// encoding/json would quietly turn bytes that are not UTF-8 into
+	// U+FFFD: look at the line as it is first.
+	if err := s.in.checkText(string(text)); err != nil {
+		var ee *EncodingError
+		if errors.As(err, &ee) && ee.Encoding == "utf-8" {
+			ee.Guess = s.in.guess(func() string { return string(text) })
+		}
+		return RowErrors{{File: s.name, Line: s.line, Err: fmt.Errorf("the line %w", err)}}
+	}
 	if errs := s.parseObject(text, rec); errs != nil {
 		return errs
+	}
+	if len(rec.keys) > MaxColumns {
+		return RowErrors{{File: s.name, Line: s.line, Err: &LimitError{Kind: LimitColumns, Max: MaxColumns}}}
+	}
+	for i, k := range rec.keys {
+		v := rec.vals[i]
+		if len(v) > MaxFieldBytes {
+			return RowErrors{{File: s.name, Line: s.line, Err: &LimitError{Kind: LimitField, Max: MaxFieldBytes, Column: k}}}
+		}
+		// An escaped \u0000 decodes to a NUL byte.
+		if indexNUL(k) >= 0 || indexNUL(v) >= 0 {
+			return RowErrors{{File: s.name, Line: s.line, Column: columnName(k), Value: v, Err: ErrNUL}}
+		}
 	}
 	for i, k := range rec.keys {
 		lk := strings.ToLower(k)
@@ -132,7 +159,7 @@ func (s *jsonlSource) parseObject(text []byte, rec *record) RowErrors {
 		lk := strings.ToLower(key)
 		if prev, dup := seen[lk]; dup {
 			rec.problems = append(rec.problems, &RowError{File: s.name, Line: s.line, Column: columnName(key), Value: val,
-				Err: fmt.Errorf("key %q repeats key %q (keys are compared ignoring case): keep one", key, prev)})
+				Err: fmt.Errorf("key %s repeats key %s (keys are compared ignoring case): keep one", quote(key), quote(prev))})
 			continue
 		}
 		seen[lk] = key

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/nyaruka/phonenumbers"
@@ -24,6 +26,9 @@ func normPhone(s, country string, countryOK bool) (e164, region string, err erro
 	}
 	if !countryOK {
 		country = ""
+	}
+	if e, r, ok := fastNational(s, country); ok {
+		return e, r, nil
 	}
 	num, perr := phonenumbers.Parse(s, country)
 	if perr != nil {
@@ -71,21 +76,8 @@ func fastE164(s string) (e164, region string, ok bool) {
 		return "", "", false
 	}
 	var buf [24]byte
-	digits := buf[:0]
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if len(digits) == len(buf) {
-				return "", "", false
-			}
-			digits = append(digits, c)
-		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
-		default:
-			return "", "", false
-		}
-	}
-	if len(digits) == 0 || digits[0] == '0' {
+	digits, ok := groupedDigits(s[1:], &buf)
+	if !ok || len(digits) == 0 || digits[0] == '0' {
 		return "", "", false
 	}
 	// Country calling codes are prefix-free, so the first length that names
@@ -107,7 +99,7 @@ func fastE164(s string) (e164, region string, ok bool) {
 	if main == "001" || len(nsn) < phonenumbers.MIN_LENGTH_FOR_NSN || len(nsn) > phonenumbers.MAX_LENGTH_FOR_NSN {
 		return "", "", false
 	}
-	if p := numberingPlans()[main]; p == nil || p.prefix != nil && p.prefix.Match(nsn) {
+	if p := numberingPlans().get(main); p == nil || p.prefix != nil && p.prefix.match(string(nsn)) {
 		return "", "", false
 	}
 	region = numberingPlans().regionFor(cc, string(nsn))
@@ -120,35 +112,185 @@ func fastE164(s string) (e164, region string, ok bool) {
 	return "+" + string(digits), region, true
 }
 
-// plan is what the library's validity check reads from a region's
-// metadata, with the regular expressions compiled once. The library builds
-// and looks up these expressions in a locked cache on every call, which is
-// most of its cost.
+// groupedDigits collects the digits of s, which may be grouped with
+// spaces, dashes, dots or parentheses; ok is false for anything else or
+// more than 24 digits.
+func groupedDigits(s string, buf *[24]byte) (digits []byte, ok bool) {
+	digits = buf[:0]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if len(digits) == len(buf) {
+				return nil, false
+			}
+			digits = append(digits, c)
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
+		default:
+			return nil, false
+		}
+	}
+	return digits, true
+}
+
+// fastNational reads a national number (no '+') in the row's country and
+// reports ok only when the result is the one phonenumbers.Parse gives,
+// followed by the region check: a valid number, read without the steps of
+// the library's parser that cannot apply to a number of plain digits. It
+// declines (and the library decides) when the number could start with the
+// international dialling prefix or the country code, when the national
+// number keeps a leading zero (Italy), and for every number that is not
+// valid, so errors keep the library's wording.
+//
+// The national prefix is stripped the library's way: its own pattern run
+// by the same regexp engine, the same transform rule (Brazil's and
+// Japan's, say), and the same test that the original number was not valid
+// on its own while the stripped one is.
+func fastNational(s, country string) (e164, region string, ok bool) {
+	if country == "" || len(s) < 2 || len(s) > 250 || s[0] == '+' {
+		return "", "", false
+	}
+	p := numberingPlans().get(country)
+	if p == nil || p.unusable || p.general.m == nil {
+		return "", "", false
+	}
+	var buf [24]byte
+	digits, ok := groupedDigits(s, &buf)
+	if !ok || len(digits) < phonenumbers.MIN_LENGTH_FOR_NSN {
+		return "", "", false
+	}
+	d := string(digits)
+	if p.idd.match(d) || strings.HasPrefix(d, p.ccText) {
+		return "", "", false
+	}
+	nsn := d
+	if p.npp != "" {
+		stripped, matched := p.stripNationalPrefix(d)
+		// The library keeps the original when it fits the general
+		// pattern and the stripped form does not.
+		if matched && !(p.general.m.match(d) && !p.general.m.match(stripped)) {
+			// ... and then keeps the stripped form only when its length
+			// is possible for the region. A stripped form that is not
+			// a valid number goes to the library, for its wording.
+			l := len(stripped)
+			if p.general.anyLen || l >= 64 || p.general.lengths&(1<<l) == 0 || p.localOnly&(1<<l) != 0 {
+				return "", "", false
+			}
+			nsn = stripped
+		}
+	}
+	if len(nsn) < phonenumbers.MIN_LENGTH_FOR_NSN || len(nsn) > phonenumbers.MAX_LENGTH_FOR_NSN || nsn[0] == '0' {
+		return "", "", false
+	}
+	region = numberingPlans().regionFor(p.cc, nsn)
+	if region == "" {
+		return "", "", false
+	}
+	return "+" + p.ccText + nsn, geoRegion(region), true
+}
+
+// stripNationalPrefix is the first half of the library's
+// maybeStripNationalPrefixAndCarrierCode: the number with its national
+// prefix removed or transformed, and whether the prefix matched.
+func (p *plan) stripNationalPrefix(d string) (string, bool) {
+	if p.nppPlain {
+		// A pattern of plain digits matches itself, with no groups.
+		if strings.HasPrefix(d, p.npp) {
+			return d[len(p.npp):], true
+		}
+		return d, false
+	}
+	loc := p.nppRe.FindStringSubmatchIndex(d)
+	if loc == nil {
+		return d, false
+	}
+	groups := len(loc)/2 - 1
+	if p.transform == "" || loc[groups*2] < 0 {
+		return d[loc[1]:], true
+	}
+	return p.nppRe.ReplaceAllString(d, p.transform), true
+}
+
+// plan is what the library's parsing and validity check read from a
+// region's metadata, with its patterns turned into digit tables
+// (digitDFA) once. The library builds and looks up regular expressions in
+// a locked cache on every call, and runs them with Go's regexp engine,
+// which is most of its cost. A region's plan is built the first time a
+// number of that region is met.
 type plan struct {
-	prefix  *regexp.Regexp // national prefix for parsing, anchored at the start; nil if none
-	leading *regexp.Regexp // leading digits that pick this region among those sharing a calling code
+	once sync.Once
+	md   *phonenumbers.PhoneMetadata
+
+	prefix  *matcher // national prefix for parsing, at the start; nil if none
+	leading *matcher // leading digits that pick this region among those sharing a calling code
 	general desc
-	types   []desc // every number type, in the library's order
+	types   []desc // every number type; mobile and fixed line first, the usual answers
+
+	// For national numbers (fastNational).
+	cc        int
+	ccText    string
+	idd       *matcher       // the international dialling prefix, at the start
+	npp       string         // the national prefix for parsing
+	nppRe     *regexp.Regexp // npp at the start, as the library compiles it
+	nppPlain  bool           // npp is plain digits and there is no transform rule
+	transform string         // the national prefix transform rule
+	localOnly uint64         // lengths the general description lists as local-only
+	unusable  bool           // fastNational must leave this region to the library
+}
+
+// matcher runs one metadata pattern: by table when it could be built,
+// else with Go's regexp, anchored as the library anchors it.
+type matcher struct {
+	dfa    *digitDFA
+	re     *regexp.Regexp
+	prefix bool // match at the start (^(?:p)); else the whole string (^(?:p)$)
+}
+
+func newMatcher(pattern string, prefix bool) *matcher {
+	m := &matcher{prefix: prefix}
+	if d, ok := compileDigits(pattern); ok {
+		m.dfa = d
+		return m
+	}
+	if prefix {
+		m.re = compileOr(`^(?:`+pattern+`)`, `^$`)
+	} else {
+		m.re = compileOr(`^(?:`+pattern+`)$`, `^$`)
+	}
+	return m
+}
+
+func (m *matcher) match(s string) bool {
+	switch {
+	case m.dfa == nil:
+		return m.re.MatchString(s)
+	case m.prefix:
+		return m.dfa.prefix(s)
+	}
+	return m.dfa.full(s)
 }
 
 // desc is one number type: possible lengths and the whole-number pattern.
 type desc struct {
 	lengths uint64 // bit n set when length n is possible
 	anyLen  bool   // the metadata lists no lengths: any length goes
-	re      *regexp.Regexp
+	m       *matcher
 }
 
 func (d *desc) matches(nsn string) bool {
-	if d.re == nil {
+	if d.m == nil {
 		return false
 	}
 	if !d.anyLen && (len(nsn) >= 64 || d.lengths&(1<<len(nsn)) == 0) {
 		return false
 	}
-	return d.re.MatchString(nsn)
+	return d.m.match(nsn)
 }
 
-// valid is the library's getNumberTypeHelper(...) != UNKNOWN.
+// valid is the library's getNumberTypeHelper(...) != UNKNOWN: the general
+// pattern and any one type's. Which type matched first does not change
+// whether one did, so the types are tried in the order that finds one
+// soonest.
 func (p *plan) valid(nsn string) bool {
 	if !p.general.matches(nsn) {
 		return false
@@ -163,6 +305,16 @@ func (p *plan) valid(nsn string) bool {
 
 type plans map[string]*plan
 
+// get returns the region's plan, built on first use; nil for a region
+// without metadata.
+func (ps plans) get(region string) *plan {
+	p := ps[region]
+	if p != nil {
+		p.once.Do(p.build)
+	}
+	return p
+}
+
 // regionFor is the library's GetRegionCodeForNumber followed by
 // IsValidNumberForRegion: the region a valid number belongs to, or "".
 func (ps plans) regionFor(cc int, nsn string) string {
@@ -172,12 +324,12 @@ func (ps plans) regionFor(cc int, nsn string) string {
 		pick = regions[0]
 	} else {
 		for _, r := range regions {
-			p := ps[r]
+			p := ps.get(r)
 			if p == nil {
 				return ""
 			}
 			if p.leading != nil {
-				if p.leading.MatchString(nsn) {
+				if p.leading.match(nsn) {
 					pick = r
 					break
 				}
@@ -187,18 +339,17 @@ func (ps plans) regionFor(cc int, nsn string) string {
 			}
 		}
 	}
-	if p := ps[pick]; p != nil && p.valid(nsn) {
+	if p := ps.get(pick); p != nil && p.valid(nsn) {
 		return pick
 	}
 	return ""
 }
 
-// numberingPlans compiles the embedded metadata of every geographic
-// region once. Pipeline workers call it concurrently: sync.OnceValue makes
-// them wait for the one compilation, and what it returns is never written
-// again (a *regexp.Regexp is safe for concurrent use). The library's own
-// state used here is its metadata, loaded at package init and then only
-// read, and its regular-expression cache, which it guards with a lock.
+// numberingPlans indexes the library's metadata by region; each plan is
+// built on first use (plans.get). Pipeline workers share it: sync.Once
+// makes them wait for a plan being built, and a built plan is never
+// written again. The library's own state used here is its metadata,
+// loaded at package init and then only read.
 var numberingPlans = sync.OnceValue(func() plans {
 	ps := make(plans)
 	coll, err := phonenumbers.MetadataCollection()
@@ -206,35 +357,71 @@ var numberingPlans = sync.OnceValue(func() plans {
 		return ps
 	}
 	for _, md := range coll.GetMetadata() {
-		p := &plan{}
-		pre := md.GetNationalPrefixForParsing()
-		if pre == "" {
-			// Be cautious: numbers starting with the plain national
-			// prefix also go through the library.
-			pre = md.GetNationalPrefix()
-		}
-		if pre != "" {
-			p.prefix = compileOr(`^(?:`+pre+`)`, ``)
-		}
-		if ld := md.GetLeadingDigits(); ld != "" {
-			p.leading = compileOr(`^(?:`+ld+`)`, `^$`)
-		}
-		p.general = compileDesc(md.GetGeneralDesc())
-		for _, d := range []*phonenumbers.PhoneNumberDesc{
-			md.GetPremiumRate(), md.GetTollFree(), md.GetSharedCost(), md.GetVoip(),
-			md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(), md.GetFixedLine(),
-		} {
-			p.types = append(p.types, compileDesc(d))
-		}
-		// With the same pattern for both, the library never tests mobile
-		// on its own.
-		if !md.GetSameMobileAndFixedLinePattern() {
-			p.types = append(p.types, compileDesc(md.GetMobile()))
-		}
-		ps[md.GetId()] = p
+		ps[md.GetId()] = &plan{md: md}
 	}
 	return ps
 })
+
+func (p *plan) build() {
+	md := p.md
+	pre := md.GetNationalPrefixForParsing()
+	if pre == "" {
+		// Be cautious: international numbers starting with the plain
+		// national prefix also go through the library.
+		pre = md.GetNationalPrefix()
+	}
+	if pre != "" {
+		p.prefix = newMatcher(pre, true)
+	}
+	if ld := md.GetLeadingDigits(); ld != "" {
+		p.leading = newMatcher(ld, true)
+	}
+	p.general = compileDesc(md.GetGeneralDesc())
+	// With the same pattern for both, the library never tests mobile on
+	// its own.
+	if !md.GetSameMobileAndFixedLinePattern() {
+		p.types = append(p.types, compileDesc(md.GetMobile()))
+	}
+	for _, d := range []*phonenumbers.PhoneNumberDesc{
+		md.GetFixedLine(), md.GetPremiumRate(), md.GetTollFree(), md.GetSharedCost(), md.GetVoip(),
+		md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(),
+	} {
+		p.types = append(p.types, compileDesc(d))
+	}
+	p.cc = int(md.GetCountryCode())
+	// An empty pattern matches at the start of every number, as it does
+	// in the library, which then reads every national number as
+	// international: fastNational declines them all.
+	p.idd = newMatcher(md.GetInternationalPrefix(), true)
+	p.ccText = strconv.Itoa(p.cc)
+	p.npp = md.GetNationalPrefixForParsing()
+	p.transform = md.GetNationalPrefixTransformRule()
+	p.nppPlain = p.transform == "" && isDigits(p.npp)
+	if p.npp != "" && !p.nppPlain {
+		re, err := regexp.Compile(`^(?:` + p.npp + `)`)
+		if err != nil {
+			// The library would panic on it; let it decide.
+			p.npp, p.nppRe = "", nil
+			p.unusable = true
+		} else {
+			p.nppRe = re
+		}
+	}
+	for _, l := range md.GetGeneralDesc().GetPossibleLengthLocalOnly() {
+		if l >= 0 && l < 64 {
+			p.localOnly |= 1 << l
+		}
+	}
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // compileDesc compiles a number type; an empty pattern matches only the
 // empty string in the library, which no national number is, so it becomes a
@@ -250,7 +437,7 @@ func compileDesc(d *phonenumbers.PhoneNumberDesc) desc {
 			out.lengths |= 1 << l
 		}
 	}
-	out.re = compileOr(`^(?:`+pat+`)$`, `^$`)
+	out.m = newMatcher(pat, false)
 	return out
 }
 

@@ -148,7 +148,7 @@ func (vr *validator) check(rec *record) (*Recipient, RowErrors) {
 func normEmail(s string) (string, error) {
 	a, err := mail.ParseAddress(s)
 	if err != nil {
-		return "", fmt.Errorf("not a valid e-mail address (%s): write it like name@example.com", strings.TrimPrefix(err.Error(), "mail: "))
+		return "", fmt.Errorf("not a valid e-mail address (%s): write it like name@example.com", clip(strings.TrimPrefix(err.Error(), "mail: ")))
 	}
 	if a.Name != "" || strings.ContainsAny(s, "<>") {
 		return "", errors.New("write the address alone, without a display name or angle brackets")
@@ -156,7 +156,7 @@ func normEmail(s string) (string, error) {
 	at := strings.LastIndexByte(a.Address, '@')
 	domain := a.Address[at+1:]
 	if !strings.Contains(domain, ".") && !strings.HasPrefix(domain, "[") {
-		return "", fmt.Errorf("the domain %q has no dot: check for a missing \".com\" or similar", domain)
+		return "", fmt.Errorf("the domain %s has no dot: check for a missing \".com\" or similar", quote(domain))
 	}
 	if low := strings.ToLower(domain); low != domain {
 		return a.Address[:at+1] + low, nil
@@ -260,10 +260,16 @@ func (vr *validator) channelList(s string, optOut bool) ([]string, error) {
 	return list, nil
 }
 
+// quoteList quotes the first few names: a hostile row can hold
+// thousands, and a message is for a person to read.
 func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = strconv.Quote(n)
+	const shown = 5
+	q := make([]string, 0, shown+1)
+	for _, n := range names[:min(len(names), shown)] {
+		q = append(q, quote(n))
+	}
+	if len(names) > shown {
+		q = append(q, fmt.Sprintf("and %d more", len(names)-shown))
 	}
 	return strings.Join(q, ", ")
 }

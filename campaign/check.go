@@ -101,7 +101,7 @@ func Check(ctx context.Context, cfg *Config, campaignPath string) ([]Finding, Ch
 			return append(findings, findingsOf(err, "error")...), stats, nil
 		}
 	}
-	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: cfg.ChannelNames()})
+	r, err := audience.OpenContext(ctx, c.Audience, c.AudienceOptions(cfg.ChannelNames()))
 	if err != nil {
 		return append(findings, findingsOf(err, "error")...), stats, nil
 	}

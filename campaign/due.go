@@ -20,7 +20,7 @@ func CountDue(ctx context.Context, cfg *Config, c *Campaign, now time.Time, opts
 	if err != nil {
 		return 0, false, err
 	}
-	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: cfg.ChannelNames()})
+	r, err := audience.OpenContext(ctx, c.Audience, c.AudienceOptions(cfg.ChannelNames()))
 	if err != nil {
 		return 0, false, err
 	}

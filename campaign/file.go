@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"herald/audience"
 	"herald/campaign/schedule"
 )
 
@@ -31,11 +32,20 @@ type Campaign struct {
 
 	// Lines of keys that check's warnings point at.
 	channelsLine, defaultLocaleLine int
+	// AudienceDelimiter and AudienceEncoding are audience_delimiter
+	// (0: detect) and audience_encoding ("": UTF-8 or a BOM's).
+	AudienceDelimiter rune
+	AudienceEncoding  string
+
+	// audienceName names a spooled standard input ("stdin") in errors.
+	audienceName string
 }
 
 type rawCampaign struct {
 	Name          string   `toml:"name"`
 	Audience      string   `toml:"audience"`
+	AudDelimiter  string   `toml:"audience_delimiter"`
+	AudEncoding   string   `toml:"audience_encoding"`
 	Templates     string   `toml:"templates"`
 	DefaultLocale string   `toml:"default_locale"`
 	Channels      nameList `toml:"channels"`
@@ -87,6 +97,20 @@ func LoadCampaign(path string, cfg *Config) (*Campaign, error) {
 		bad(1, "audience is required (a .csv or .jsonl file, or \"-\" for standard input)")
 	} else {
 		c.Audience = resolvePath(dir, raw.Audience)
+	}
+	if raw.AudDelimiter != "" {
+		d, err := audience.ParseDelimiter(raw.AudDelimiter)
+		if err != nil {
+			bad(at("audience_delimiter"), "%v", err)
+		}
+		c.AudienceDelimiter = d
+	}
+	if raw.AudEncoding != "" {
+		if _, canon, err := audience.LookupEncoding(raw.AudEncoding); err != nil {
+			bad(at("audience_encoding"), "%v", err)
+		} else {
+			c.AudienceEncoding = canon
+		}
 	}
 	if raw.Templates == "" {
 		bad(1, "templates is required (a directory with one <locale>.toml per language)")
@@ -184,6 +208,12 @@ func LoadCampaign(path string, cfg *Config) (*Campaign, error) {
 		bad(at("schedule", "expire"), "expire needs a start to count from")
 	}
 	return c, configErr(errs...)
+}
+
+// AudienceOptions are the options to read this campaign's audience with,
+// given the channel names herald.toml defines.
+func (c *Campaign) AudienceOptions(knownChannels []string) audience.Options {
+	return audience.Options{KnownChannels: knownChannels, Delimiter: c.AudienceDelimiter, Encoding: c.AudienceEncoding, Name: c.audienceName}
 }
 
 // String names the campaign and its channels, for messages.

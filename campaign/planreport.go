@@ -76,7 +76,7 @@ func WritePlan(ctx context.Context, cfg *Config, c *Campaign, opts PlanOptions, 
 	if err != nil {
 		return nil, err
 	}
-	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: cfg.ChannelNames()})
+	r, err := audience.OpenContext(ctx, c.Audience, c.AudienceOptions(cfg.ChannelNames()))
 	if err != nil {
 		return nil, err
 	}

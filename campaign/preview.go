@@ -47,7 +47,7 @@ func RenderPreview(ctx context.Context, cfg *Config, c *Campaign, opts PreviewOp
 	if opts.Locale != "" && !slices.Contains(p.Templates.Locales(), opts.Locale) {
 		return nil, fmt.Errorf("--locale %q: no %s.toml in %s (have %v)", opts.Locale, opts.Locale, c.Templates, p.Templates.Locales())
 	}
-	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: cfg.ChannelNames()})
+	r, err := audience.OpenContext(ctx, c.Audience, c.AudienceOptions(cfg.ChannelNames()))
 	if err != nil {
 		return nil, err
 	}

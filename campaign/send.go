@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"sync"
@@ -156,14 +155,17 @@ func Send(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (*Sum
 		}
 		defer unlock()
 	}
-	audiencePath, cleanup, err := spoolStdin(ctx, c.Audience)
-	if err != nil {
-		return nil, err
+	if c.Audience == "-" {
+		// send reads the audience twice (validation, then sending).
+		path, cleanup, err := audience.Spool(ctx, os.Stdin, maxStdinAudience)
+		if err != nil {
+			return nil, fmt.Errorf("reading the audience from standard input: %w", err)
+		}
+		defer cleanup()
+		c2 := *c
+		c2.Audience, c2.audienceName = path, "stdin"
+		c = &c2
 	}
-	defer cleanup()
-	c2 := *c
-	c2.Audience = audiencePath
-	c = &c2
 
 	for {
 		sum, err := sendPass(ctx, cfg, c, opts)
@@ -394,7 +396,7 @@ func retryable(row *Row, now time.Time, opts SendOptions) bool {
 // feed streams the audience, plans each row (on every core) and hands
 // sendable rows to send in file order; the rest are counted through note.
 func feed(ctx context.Context, p *Planner, c *Campaign, opts SendOptions, note func(*Row), send func(*Row) bool, invalid *int) error {
-	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: p.Config.ChannelNames()})
+	r, err := audience.OpenContext(ctx, c.Audience, c.AudienceOptions(p.Config.ChannelNames()))
 	if err != nil {
 		return err
 	}
@@ -445,7 +447,7 @@ func feed(ctx context.Context, p *Planner, c *Campaign, opts SendOptions, note f
 // not render for a recipient who is due now. Rows are planned and rendered
 // on every core; nothing rendered is kept.
 func prepass(ctx context.Context, p *Planner, c *Campaign, opts SendOptions) error {
-	r, err := audience.Open(c.Audience, audience.Options{KnownChannels: p.Config.ChannelNames()})
+	r, err := audience.OpenContext(ctx, c.Audience, c.AudienceOptions(p.Config.ChannelNames()))
 	if err != nil {
 		return err
 	}
@@ -740,38 +742,7 @@ func report(opts SendOptions, ev Event) {
 	}
 }
 
-// spoolStdin copies standard input to a private temporary file when the
-// audience is "-": send reads the audience twice (validation, then
-// sending). The copy stops when ctx ends.
-func spoolStdin(ctx context.Context, path string) (string, func(), error) {
-	if path != "-" {
-		return path, func() {}, nil
-	}
-	f, err := os.CreateTemp("", "herald-audience-*.csv")
-	if err != nil {
-		return "", nil, err
-	}
-	cleanup := func() { os.Remove(f.Name()) }
-	_, err = io.Copy(f, ctxReader{ctx, os.Stdin})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("reading the audience from standard input: %w", err)
-	}
-	return f.Name(), cleanup, nil
-}
-
-// ctxReader stops a copy between reads once ctx ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
+// maxStdinAudience bounds an audience read from standard input: ten million
+// rows of a wide export fit; an endless stream is refused, not spooled until
+// the disk is full.
+const maxStdinAudience = 4 << 30
