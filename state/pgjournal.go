@@ -161,13 +161,7 @@ func (j *pgJournal) write(batch []*pending) error {
 		for _, p := range batch {
 			p.err = nil
 		}
-		if _, err := tx.Exec(ctx, "UPDATE workers SET seen_at = now() WHERE id = $1", j.worker); err != nil {
-			return err
-		}
 		if err := j.claim(ctx, tx, batch); err != nil {
-			return err
-		}
-		if err := j.close(ctx, tx, batch); err != nil {
 			return err
 		}
 		entries := make([]Entry, 0, len(batch))
@@ -176,8 +170,10 @@ func (j *pgJournal) write(batch []*pending) error {
 				entries = append(entries, p.e)
 			}
 		}
+		b := &pgx.Batch{}
+		j.closeClaims(b, batch)
 		var err error
-		last, err = insertJournal(ctx, tx, entries, j.lastID(), func(_ int64, e Entry) { seen = append(seen, e) })
+		last, err = insertJournalAfter(ctx, tx, b, entries, j.lastID(), func(_ int64, e Entry) { seen = append(seen, e) })
 		return err
 	})
 	if err != nil {
@@ -218,62 +214,73 @@ func (j *pgJournal) claim(ctx context.Context, tx pgx.Tx, batch []*pending) erro
 	if len(attempts) == 0 {
 		return nil
 	}
-	// Suppressions recorded by any host up to this moment.
+	// Suppressions recorded by any host up to this moment, and the sends
+	// of any campaign, by any sender, in the frequency window: one round
+	// trip.
 	keys := make([]string, len(attempts))
+	ids := make([]string, len(attempts))
 	for i, p := range attempts {
 		keys[i] = NormalizeAddress(p.e.Address)
+		ids[i] = p.e.Recipient
+	}
+	b := &pgx.Batch{}
+	b.Queue("SELECT address_key, channel FROM suppressions WHERE address_key = ANY($1)", keys)
+	f := j.opts.Frequency
+	if f.Count > 0 {
+		b.Queue(`SELECT recipient, count(*) FROM journal
+			WHERE status = 'sent' AND recipient = ANY($1) AND time > $2 GROUP BY recipient`, ids, j.opts.Now().Add(-f.Per))
 	}
 	suppressed := map[[2]string]bool{}
-	rows, err := tx.Query(ctx, "SELECT address_key, channel FROM suppressions WHERE address_key = ANY($1)", keys)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var k [2]string
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
-			rows.Close()
-			return err
-		}
-		suppressed[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for i, p := range attempts {
-		if suppressed[[2]string{keys[i], p.e.Channel}] || suppressed[[2]string{keys[i], "all"}] {
-			p.err = ErrSuppressed
-		}
-	}
-	// Sends of any campaign, by any sender, in the frequency window.
-	if f := j.opts.Frequency; f.Count > 0 {
-		ids := make([]string, 0, len(attempts))
-		for _, p := range attempts {
-			if p.err == nil {
-				ids = append(ids, p.e.Recipient)
-			}
-		}
-		rows, err := tx.Query(ctx, `SELECT recipient, count(*) FROM journal
-			WHERE status = 'sent' AND recipient = ANY($1) AND time > $2 GROUP BY recipient`, ids, j.opts.Now().Add(-f.Per))
+	sent := map[string]int{}
+	err := func() error {
+		res := tx.SendBatch(ctx, b)
+		defer res.Close()
+		rows, err := res.Query()
 		if err != nil {
 			return err
 		}
-		sent := map[string]int{}
 		for rows.Next() {
-			var id string
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
 				rows.Close()
 				return err
 			}
-			sent[id] = n
+			suppressed[k] = true
 		}
+		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, p := range attempts {
-			if p.err == nil && sent[p.e.Recipient] >= f.Count {
-				p.err = ErrFrequency
+		if f.Count > 0 {
+			rows, err := res.Query()
+			if err != nil {
+				return err
 			}
+			for rows.Next() {
+				var id string
+				var n int
+				if err := rows.Scan(&id, &n); err != nil {
+					rows.Close()
+					return err
+				}
+				sent[id] = n
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return res.Close()
+	}()
+	if err != nil {
+		return err
+	}
+	for i, p := range attempts {
+		switch {
+		case suppressed[[2]string{keys[i], p.e.Channel}] || suppressed[[2]string{keys[i], "all"}]:
+			p.err = ErrSuppressed
+		case f.Count > 0 && sent[p.e.Recipient] >= f.Count:
+			p.err = ErrFrequency
 		}
 	}
 	// Claims, in recipient order so that two senders lock rows alike.
@@ -296,7 +303,7 @@ func (j *pgJournal) claim(ctx context.Context, tx pgx.Tx, batch []*pending) erro
 	// failed or in doubt at a lower attempt number (a retry the planner
 	// chose: a temporary failure, --retry-failed, --retry-in-doubt). Sent,
 	// or at "attempt" (a live sender's, or one not yet swept), it is not.
-	rows, err = tx.Query(ctx, `INSERT INTO claims AS c (campaign, recipient, worker, claimed_at, state, attempt, channel, address, locale)
+	rows, err := tx.Query(ctx, `INSERT INTO claims AS c (campaign, recipient, worker, claimed_at, state, attempt, channel, address, locale)
 		SELECT $1, u.r, $2, now(), 'attempt', u.a, u.ch, u.ad, u.l
 		FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[]) AS u(r, a, ch, ad, l)
 		ON CONFLICT (campaign, recipient) DO UPDATE SET worker = excluded.worker, claimed_at = excluded.claimed_at,
@@ -326,9 +333,10 @@ func (j *pgJournal) claim(ctx context.Context, tx pgx.Tx, batch []*pending) erro
 	return nil
 }
 
-// close writes the batch's outcomes into the claims: sent, failed or in
-// doubt, unless another sender has claimed a later attempt meanwhile.
-func (j *pgJournal) close(ctx context.Context, tx pgx.Tx, batch []*pending) error {
+// closeClaims queues the batch's outcomes into the claims (sent, failed
+// or in doubt, unless another sender has claimed a later attempt
+// meanwhile) on b, the journal's round trip.
+func (j *pgJournal) closeClaims(b *pgx.Batch, batch []*pending) {
 	last := map[string]*pending{}
 	for _, p := range batch {
 		if isOutcome(p.e.Status) && p.e.Campaign == j.campaign {
@@ -336,7 +344,7 @@ func (j *pgJournal) close(ctx context.Context, tx pgx.Tx, batch []*pending) erro
 		}
 	}
 	if len(last) == 0 {
-		return nil
+		return
 	}
 	ps := make([]*pending, 0, len(last))
 	for _, p := range last {
@@ -349,12 +357,11 @@ func (j *pgJournal) close(ctx context.Context, tx pgx.Tx, batch []*pending) erro
 	for i, p := range ps {
 		recs[i], states[i], chans[i], addrs[i], locs[i], atts[i] = p.e.Recipient, p.e.Status, p.e.Channel, p.e.Address, p.e.Locale, int32(p.e.Attempt)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO claims AS c (campaign, recipient, worker, claimed_at, state, attempt, channel, address, locale)
+	b.Queue(`INSERT INTO claims AS c (campaign, recipient, worker, claimed_at, state, attempt, channel, address, locale)
 		SELECT $1, u.r, $2, now(), u.s, u.a, u.ch, u.ad, u.l
 		FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[]) AS u(r, s, a, ch, ad, l)
 		ON CONFLICT (campaign, recipient) DO UPDATE SET state = excluded.state
 		WHERE c.attempt <= excluded.attempt AND c.state <> 'sent'`, j.campaign, j.worker, recs, states, atts, chans, addrs, locs)
-	return err
 }
 
 func (j *pgJournal) add(ctx context.Context, entries ...Entry) ([]*pending, error) {

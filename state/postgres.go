@@ -254,12 +254,56 @@ func scanEntry(rows pgx.Rows) (int64, Entry, error) {
 // other writers committed after afterID (when afterID >= 0), and returns
 // the last id it wrote (or the last it saw).
 func insertJournal(ctx context.Context, tx pgx.Tx, entries []Entry, afterID int64, seen func(int64, Entry)) (int64, error) {
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockJournal); err != nil {
+	return insertJournalAfter(ctx, tx, &pgx.Batch{}, entries, afterID, seen)
+}
+
+// insertJournalAfter is insertJournal sending, in the same round trip and
+// first, the statements already queued on b (their results are checked
+// and dropped).
+func insertJournalAfter(ctx context.Context, tx pgx.Tx, b *pgx.Batch, entries []Entry, afterID int64, seen func(int64, Entry)) (int64, error) {
+	// One round trip: the lock, the read and the insert are queued
+	// together and run in order, each statement with its own snapshot, so
+	// the read sees everything committed before the lock was granted.
+	pre := b.Len()
+	b.Queue("SELECT pg_advisory_xact_lock($1)", lockJournal)
+	reading := afterID >= 0 && seen != nil
+	if reading {
+		b.Queue("SELECT id, "+entryColumns+" FROM journal WHERE id > $1 ORDER BY id", afterID)
+	}
+	n := len(entries)
+	if n > 0 {
+		times := make([]time.Time, n)
+		camps, recs, chans, addrs, locs, stats, pids, mids, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		atts := make([]int32, n)
+		temps := make([]bool, n)
+		for i, e := range entries {
+			if e.Time.IsZero() {
+				e.Time = time.Now()
+			}
+			times[i] = e.Time.UTC().Truncate(time.Millisecond)
+			camps[i], recs[i], chans[i], addrs[i], locs[i], stats[i] = e.Campaign, e.Recipient, e.Channel, e.Address, e.Locale, e.Status
+			pids[i], mids[i], errs[i], atts[i], temps[i] = e.ProviderID, e.MessageID, e.Error, int32(e.Attempt), e.Temporary
+		}
+		b.Queue(`WITH ins AS (
+		INSERT INTO journal (`+entryColumns+`)
+		SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[], $12::bool[])
+		RETURNING id)
+		SELECT max(id) FROM ins`,
+			times, camps, recs, chans, addrs, locs, stats, pids, mids, errs, atts, temps)
+	}
+	res := tx.SendBatch(ctx, b)
+	defer res.Close()
+	for range pre {
+		if _, err := res.Exec(); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := res.Exec(); err != nil {
 		return 0, err
 	}
 	last := afterID
-	if afterID >= 0 && seen != nil {
-		rows, err := tx.Query(ctx, "SELECT id, "+entryColumns+" FROM journal WHERE id > $1 ORDER BY id", afterID)
+	if reading {
+		rows, err := res.Query()
 		if err != nil {
 			return 0, err
 		}
@@ -272,33 +316,17 @@ func insertJournal(ctx context.Context, tx pgx.Tx, entries []Entry, afterID int6
 			seen(id, e)
 			last = id
 		}
+		rows.Close()
 		if err := rows.Err(); err != nil {
 			return 0, err
 		}
 	}
-	if len(entries) == 0 {
-		return last, nil
-	}
-	n := len(entries)
-	times := make([]time.Time, n)
-	camps, recs, chans, addrs, locs, stats, pids, mids, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	atts := make([]int32, n)
-	temps := make([]bool, n)
-	for i, e := range entries {
-		if e.Time.IsZero() {
-			e.Time = time.Now()
+	if n > 0 {
+		if err := res.QueryRow().Scan(&last); err != nil {
+			return 0, err
 		}
-		times[i] = e.Time.UTC().Truncate(time.Millisecond)
-		camps[i], recs[i], chans[i], addrs[i], locs[i], stats[i] = e.Campaign, e.Recipient, e.Channel, e.Address, e.Locale, e.Status
-		pids[i], mids[i], errs[i], atts[i], temps[i] = e.ProviderID, e.MessageID, e.Error, int32(e.Attempt), e.Temporary
 	}
-	err := tx.QueryRow(ctx, `WITH ins AS (
-		INSERT INTO journal (`+entryColumns+`)
-		SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[], $12::bool[])
-		RETURNING id)
-		SELECT max(id) FROM ins`,
-		times, camps, recs, chans, addrs, locs, stats, pids, mids, errs, atts, temps).Scan(&last)
-	return last, err
+	return last, res.Close()
 }
 
 // ReadJournal calls fn for every journal entry in order.
