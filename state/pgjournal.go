@@ -299,31 +299,53 @@ func (j *pgJournal) claim(ctx context.Context, tx pgx.Tx, batch []*pending) erro
 	for i, p := range want {
 		recs[i], chans[i], addrs[i], locs[i], atts[i] = p.e.Recipient, p.e.Channel, p.e.Address, p.e.Locale, int32(p.e.Attempt)
 	}
-	// A recipient is free when nobody claimed it, or its last claim ended
-	// failed or in doubt at a lower attempt number (a retry the planner
-	// chose: a temporary failure, --retry-failed, --retry-in-doubt). Sent,
-	// or at "attempt" (a live sender's, or one not yet swept), it is not.
-	rows, err := tx.Query(ctx, `INSERT INTO claims AS c (campaign, recipient, worker, claimed_at, state, attempt, channel, address, locale)
+	// A recipient nobody claimed is claimed with ON CONFLICT DO NOTHING,
+	// which locks no row another sender holds (so a loser never takes part
+	// in a deadlock with the winner's outcomes).
+	got := map[string]bool{}
+	scan := func(rows pgx.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r string
+			if err := rows.Scan(&r); err != nil {
+				return err
+			}
+			got[r] = true
+		}
+		return rows.Err()
+	}
+	err = scan(tx.Query(ctx, `INSERT INTO claims (campaign, recipient, worker, claimed_at, state, attempt, channel, address, locale)
 		SELECT $1, u.r, $2, now(), 'attempt', u.a, u.ch, u.ad, u.l
 		FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[]) AS u(r, a, ch, ad, l)
-		ON CONFLICT (campaign, recipient) DO UPDATE SET worker = excluded.worker, claimed_at = excluded.claimed_at,
-			state = 'attempt', attempt = excluded.attempt, channel = excluded.channel, address = excluded.address, locale = excluded.locale
-		WHERE c.state IN ('failed', 'in-doubt') AND c.attempt < excluded.attempt
-		RETURNING recipient`, j.campaign, j.worker, recs, atts, chans, addrs, locs)
+		ON CONFLICT (campaign, recipient) DO NOTHING
+		RETURNING recipient`, j.campaign, j.worker, recs, atts, chans, addrs, locs))
 	if err != nil {
 		return err
 	}
-	got := map[string]bool{}
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			rows.Close()
+	// A retry (attempt 2 or later: a temporary failure, --retry-failed,
+	// --retry-in-doubt) takes over a claim that ended failed or in doubt at
+	// a lower attempt number. Sent, or at "attempt" (a live sender's, or
+	// one not yet swept), it stays.
+	var rRecs, rChans, rAddrs, rLocs []string
+	var rAtts []int32
+	for i, r := range recs {
+		if !got[r] && atts[i] > 1 {
+			rRecs, rAtts = append(rRecs, r), append(rAtts, atts[i])
+			rChans, rAddrs, rLocs = append(rChans, chans[i]), append(rAddrs, addrs[i]), append(rLocs, locs[i])
+		}
+	}
+	if len(rRecs) > 0 {
+		err = scan(tx.Query(ctx, `UPDATE claims AS c SET worker = $2, claimed_at = now(), state = 'attempt', attempt = u.a,
+				channel = u.ch, address = u.ad, locale = u.l
+			FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[]) AS u(r, a, ch, ad, l)
+			WHERE c.campaign = $1 AND c.recipient = u.r AND c.state IN ('failed', 'in-doubt') AND c.attempt < u.a
+			RETURNING c.recipient`, j.campaign, j.worker, rRecs, rAtts, rChans, rAddrs, rLocs))
+		if err != nil {
 			return err
 		}
-		got[r] = true
-	}
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	for _, p := range want {
 		if !got[p.e.Recipient] {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -197,4 +198,42 @@ func TestPostgresKilledSendersRecover(t *testing.T) {
 		t.Errorf("with %d in doubt the rerun exited %d: %s", len(inDoubt), code, out)
 	}
 	t.Logf("%d sent, %d in doubt", len(sent), len(inDoubt))
+}
+
+// TestPostgresScaleOut is a benchmark, not a timed test (bench/
+// postgres-scaleout.sh runs it): one sender, then four together, through
+// a provider that takes 20 ms per message with concurrency 4 per sender.
+func TestPostgresScaleOut(t *testing.T) {
+	if os.Getenv("HERALD_BENCH_SCALEOUT") == "" {
+		t.Skip("a benchmark: bash bench/postgres-scaleout.sh")
+	}
+	const n = 2000
+	rate := func(procs int) float64 {
+		prov := newSlowProvider(t, 20*time.Millisecond)
+		dir := t.TempDir()
+		cfg, camp := writeSlowCampaign(t, dir, prov.srv.URL, n)
+		b, _ := os.ReadFile(cfg)
+		os.WriteFile(cfg, []byte(strings.Replace(string(b), "concurrency = 8", "concurrency = 4", 1)), 0o644)
+		usePostgres(t, cfg)
+		start := time.Now()
+		ps, outs := startSenders(t, procs, nil, "--config", cfg, "send", camp)
+		for i, p := range ps {
+			if code := exitCodeOf(p.Wait()); code != 0 {
+				t.Fatalf("sender %d exited %d: %s", i, code, outs[i])
+			}
+		}
+		if got := len(prov.counts()); got != n || total(prov.counts()) != n {
+			t.Fatalf("%d recipients, %d messages at the provider; want %d", got, total(prov.counts()), n)
+		}
+		if os.Getenv("HERALD_BENCH_VERBOSE") != "" {
+			for _, o := range outs {
+				t.Log(o)
+			}
+		}
+		return n / time.Since(start).Seconds()
+	}
+	one := rate(1)
+	four := rate(4)
+	t.Logf("20 ms provider, concurrency 4: 1 sender %.0f msgs/s, 4 senders %.0f msgs/s (%.2fx)", one, four, four/one)
+	fmt.Printf("scaleout: 1 sender %.0f msgs/s, 4 senders %.0f msgs/s, %.2fx\n", one, four, four/one)
 }
