@@ -287,6 +287,7 @@ func insertJournalAfter(ctx context.Context, tx pgx.Tx, b *pgx.Batch, entries []
 		b.Queue(`WITH ins AS (
 		INSERT INTO journal (`+entryColumns+`)
 		SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[], $12::bool[])
+		ON CONFLICT (channel, provider_id, status) WHERE status IN ('delivered', 'undelivered') AND provider_id <> '' DO NOTHING
 		RETURNING id)
 		SELECT max(id) FROM ins`,
 			times, camps, recs, chans, addrs, locs, stats, pids, mids, errs, atts, temps)
@@ -322,8 +323,12 @@ func insertJournalAfter(ctx context.Context, tx pgx.Tx, b *pgx.Batch, entries []
 		}
 	}
 	if n > 0 {
-		if err := res.QueryRow().Scan(&last); err != nil {
+		var max *int64 // NULL when every row was a repeated delivery status
+		if err := res.QueryRow().Scan(&max); err != nil {
 			return 0, err
+		}
+		if max != nil {
+			last = *max
 		}
 	}
 	return last, res.Close()
@@ -332,6 +337,21 @@ func insertJournalAfter(ctx context.Context, tx pgx.Tx, b *pgx.Batch, entries []
 // ReadJournal calls fn for every journal entry in order.
 func (p *Postgres) ReadJournal(ctx context.Context, fn func(Entry) error) error {
 	return p.readJournal(ctx, "", nil, func(_ int64, e Entry) error { return fn(e) })
+}
+
+// ReadJournalAfter calls fn for every entry appended after the one with
+// id after, in order, and returns the last id read: a reader that follows
+// the journal (replies serve) reads each entry once.
+func (p *Postgres) ReadJournalAfter(ctx context.Context, after int64, fn func(Entry) error) (int64, error) {
+	last := after
+	err := p.readJournal(ctx, "id > $1", after, func(id int64, e Entry) error {
+		if err := fn(e); err != nil {
+			return err
+		}
+		last = id
+		return nil
+	})
+	return last, err
 }
 
 // readJournal streams journal rows (where: an extra condition on $1).

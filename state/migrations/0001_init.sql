@@ -22,6 +22,10 @@ CREATE TABLE journal (
 CREATE INDEX journal_campaign ON journal (campaign, id);
 -- the frequency limit: sends of any campaign to a recipient in a window
 CREATE INDEX journal_sent ON journal (recipient, time) WHERE status = 'sent';
+-- a delivery status is journalled once per message, whichever replica of
+-- replies serve receives each callback
+CREATE UNIQUE INDEX journal_status_once ON journal (channel, provider_id, status)
+    WHERE status IN ('delivered', 'undelivered') AND provider_id <> '';
 
 -- Senders alive: each open journal refreshes seen_at every few seconds.
 CREATE TABLE workers (
