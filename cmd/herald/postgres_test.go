@@ -15,6 +15,9 @@ import (
 	"herald/state/pgtest"
 )
 
+// usePostgresURL is a fresh database.
+func usePostgresURL(t *testing.T) string { return pgtest.URL(t) }
+
 // usePostgres points a campaign's herald.toml at a fresh database.
 func usePostgres(t *testing.T, cfgPath string) string {
 	t.Helper()
