@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -52,6 +51,7 @@ var migrations embed.FS
 const (
 	lockMigrate = int64(0x68657261_6c640001)
 	lockJournal = int64(0x68657261_6c640002)
+	lockReplies = int64(0x68657261_6c640003)
 )
 
 const defaultHeartbeatTimeout = 30 * time.Second
@@ -521,6 +521,9 @@ func (p *Postgres) AppendRepliesOnce(ctx context.Context, rows ...Reply) ([]bool
 	}
 	err := p.tx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
+		// ids commit in order, so replies export --follow, reading rows
+		// after the last id it wrote, misses none
+		b.Queue("SELECT pg_advisory_xact_lock($1)", lockReplies)
 		for _, r := range rows {
 			at := r.ReceivedAt
 			if at.IsZero() {
@@ -531,6 +534,10 @@ func (p *Postgres) AppendRepliesOnce(ctx context.Context, rows ...Reply) ([]bool
 				at.UTC().Truncate(time.Second), r.Channel, r.From, r.RecipientID, r.Campaign, r.MessageID, r.InReplyTo, r.Text, r.Action)
 		}
 		res := tx.SendBatch(ctx, b)
+		if _, err := res.Exec(); err != nil {
+			res.Close()
+			return err
+		}
 		for i := range rows {
 			tag, err := res.Exec()
 			if err != nil {
@@ -622,8 +629,3 @@ func (p *Postgres) LockCampaign(ctx context.Context, campaign string) (func() er
 	return func() error { return nil }, nil
 }
 
-// isUniqueViolation reports a unique constraint refusing a row.
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
