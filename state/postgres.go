@@ -24,9 +24,9 @@ import (
 // reply log and one unsubscribe key, and the senders of a campaign split
 // its audience by claiming recipients (see pgJournal).
 type Postgres struct {
-	url  string // with the password, for pgx only
+	url   string // with the password, for pgx only
 	shown string // without it, for messages
-	opts PostgresOptions
+	opts  PostgresOptions
 
 	pool *pgxpool.Pool
 
@@ -628,4 +628,3 @@ func (p *Postgres) LockCampaign(ctx context.Context, campaign string) (func() er
 	}
 	return func() error { return nil }, nil
 }
-

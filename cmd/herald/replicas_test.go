@@ -166,4 +166,3 @@ func TestPostgresRepliesReplicas(t *testing.T) {
 		t.Errorf("%d suppressions, want 40", len(supp.Rows()))
 	}
 }
-
