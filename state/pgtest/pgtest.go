@@ -67,20 +67,35 @@ func URL(t testing.TB) string {
 		}
 		t.Skipf("no PostgreSQL (%v); install Debian's postgresql package or set HERALD_TEST_POSTGRES", startErr)
 	}
+	u, err := NewDatabase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// NewDatabase returns the URL of a new, empty database, starting the
+// server first if need be (callers without a testing.TB: testscript's
+// Setup).
+func NewDatabase() (string, error) {
+	once.Do(start)
+	if startErr != nil {
+		return "", fmt.Errorf("PostgreSQL could not start: %w", startErr)
+	}
 	name := fmt.Sprintf("herald_test_%d_%d", os.Getpid(), counter.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		t.Fatalf("connecting to the test PostgreSQL: %v", err)
+		return "", fmt.Errorf("connecting to the test PostgreSQL: %w", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("creating database %s: %v", name, err)
+		return "", fmt.Errorf("creating database %s: %w", name, err)
 	}
 	u, _ := url.Parse(adminURL)
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), nil
 }
 
 // start finds or makes the server.
