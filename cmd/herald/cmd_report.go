@@ -121,6 +121,9 @@ func stateDirs(c *cli.Context) ([]string, error) {
 		return nil, err
 	}
 	defer cfg.Close()
+	if cfg.StateURL != "" {
+		return []string{cfg.StateURL}, nil // the shared database
+	}
 	return []string{cfg.StateDir}, nil
 }
 
