@@ -115,6 +115,16 @@ func TestStateMigrateRoundTrip(t *testing.T) {
 		t.Errorf("migrating into a non-empty database: exit %d: %s", code, errOut)
 	}
 
+	// report and history read the database
+	code, rep, errOut := herald(t, "--state", url, "report", "--format", "json", "delay")
+	if code != 0 || !strings.Contains(strings.Join(strings.Fields(rep), ""), `"totals":{"sent":300,"failed":1`) {
+		t.Errorf("report on the database: exit %d: %s %s", code, rep, errOut)
+	}
+	code, hist, errOut := herald(t, "--state", url, "history", "c-001")
+	if code != 0 || !strings.Contains(hist, "STOP") || !strings.Contains(hist, "sent") || strings.Contains(hist+errOut, "s3cr3t") {
+		t.Errorf("history on the database: exit %d: %s %s", code, hist, errOut)
+	}
+
 	// replies export appends what the file lacks, same columns
 	out := filepath.Join(dir, "export.csv")
 	for range 2 {

@@ -53,7 +53,7 @@ func (s stopPostgres) Run() int {
 // The end-to-end scripts, run against each store. On PostgreSQL the
 // scripts whose subject is the files themselves are left out: shards and
 // reports over several state directories, a reply log copied into a state
-// directory (history_demo), what replies serve leaves in a state
+// directory (history_demo, report_demo), what replies serve leaves in a state
 // directory, journal.jsonl's existence (secrets), herald.toml's state key
 // (state_postgres_errors, which --state would override).
 var scriptStores = []struct {
@@ -61,7 +61,7 @@ var scriptStores = []struct {
 	exclude map[string]bool
 }{
 	{"files", nil},
-	{"postgres", map[string]bool{"report_shards": true, "send_shard": true, "replies_serve": true, "history_demo": true,
+	{"postgres", map[string]bool{"report_shards": true, "send_shard": true, "replies_serve": true, "history_demo": true, "report_demo": true,
 		"secrets": true, "state_postgres_errors": true}},
 }
 
