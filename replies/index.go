@@ -53,8 +53,8 @@ type journalIndex struct {
 	// A shared database's journal: the sends read so far (the "offsets"
 	// above index into it) and the last entry id read.
 	db     journalFollower
+	follow func() *state.JournalFollower
 	sends  []state.Entry
-	lastID int64
 }
 
 func newJournalIndex(stateDir string) *journalIndex {
@@ -63,19 +63,19 @@ func newJournalIndex(stateDir string) *journalIndex {
 	return ix
 }
 
-// journalFollower is a store whose journal can be followed by entry id
-// (PostgreSQL): the index then keeps the sends it needs in memory instead
-// of offsets into journal.jsonl.
+// journalFollower reads a shared database's journal entries, each once,
+// as they are committed by any host.
 type journalFollower interface {
-	ReadJournalAfter(ctx context.Context, after int64, fn func(state.Entry) error) (int64, error)
+	Read(ctx context.Context, fn func(state.Entry) error) error
 }
 
 // newStoreIndex indexes the journal of store: journal.jsonl in stateDir for
-// the files store, the shared journal table otherwise.
+// the files store, the shared journal table on PostgreSQL.
 func newStoreIndex(store state.Store, stateDir string) *journalIndex {
 	ix := newJournalIndex(stateDir)
-	if f, ok := store.(journalFollower); ok {
-		ix.db = f
+	if p, ok := store.(*state.Postgres); ok {
+		ix.follow = p.FollowJournal
+		ix.db = p.FollowJournal()
 	}
 	return ix
 }
@@ -86,7 +86,10 @@ func (ix *journalIndex) reset() {
 		ix.f = nil
 	}
 	ix.offset, ix.skipped = 0, 0
-	ix.sends, ix.lastID = nil, 0
+	ix.sends = nil
+	if ix.follow != nil {
+		ix.db = ix.follow()
+	}
 	ix.byAddr = map[uint64]int64{}
 	ix.byProvider = map[uint64]int64{}
 	ix.byMessageID = map[uint64]int64{}
@@ -124,7 +127,7 @@ func (ix *journalIndex) refresh() error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if ix.db != nil {
-		last, err := ix.db.ReadJournalAfter(context.Background(), ix.lastID, func(e state.Entry) error {
+		err := ix.db.Read(context.Background(), func(e state.Entry) error {
 			if e.Status == state.StatusSent {
 				ix.sends = append(ix.sends, e)
 			}
@@ -132,7 +135,6 @@ func (ix *journalIndex) refresh() error {
 				Address: e.Address, Status: e.Status, ProviderID: e.ProviderID, MessageID: e.MessageID})
 			return nil
 		})
-		ix.lastID = last
 		if err != nil {
 			return fmt.Errorf("reading the journal: %w", err)
 		}

@@ -29,9 +29,9 @@ type pgJournal struct {
 	worker   string
 	commit   groupCommit[*pending]
 
-	mu   sync.RWMutex // guards ix and last
-	ix   *Index
-	last int64 // the last journal id the index has
+	mu  sync.RWMutex // guards ix and cur
+	ix  *Index
+	cur journalCursor // the journal rows the index has
 
 	stop      chan struct{}
 	beating   sync.WaitGroup
@@ -63,7 +63,7 @@ func (p *Postgres) Journal(ctx context.Context, campaign string, opts JournalOpt
 	if err != nil {
 		return nil, err
 	}
-	j.last = last
+	j.cur.last = last
 	j.commit.write = j.write
 	j.beating.Add(1)
 	go j.heartbeat()
@@ -125,7 +125,7 @@ func (p *Postgres) sweep(ctx context.Context) error {
 		if len(dead) == 0 {
 			return nil
 		}
-		_, err = insertJournal(ctx, tx, dead, -1, nil)
+		_, err = insertJournal(ctx, tx, dead)
 		return err
 	})
 }
@@ -152,12 +152,17 @@ func isOutcome(status string) bool {
 	return status == StatusSent || status == StatusFailed || status == StatusInDoubt
 }
 
+type journalRow struct {
+	id int64
+	e  Entry
+}
+
 func (j *pgJournal) write(batch []*pending) error {
-	var seen []Entry
-	var last int64
+	var others []journalRow
+	var own []int64
 	err := j.p.txRetry(context.Background(), func(tx pgx.Tx) error {
 		ctx := context.Background()
-		seen = seen[:0]
+		others = others[:0]
 		for _, p := range batch {
 			p.err = nil
 		}
@@ -173,25 +178,30 @@ func (j *pgJournal) write(batch []*pending) error {
 		b := &pgx.Batch{}
 		j.closeClaims(b, batch)
 		var err error
-		last, err = insertJournalAfter(ctx, tx, b, entries, j.lastID(), func(_ int64, e Entry) { seen = append(seen, e) })
+		own, err = insertJournalAfter(ctx, tx, b, entries, j.cursorLast(), func(id int64, e Entry) { others = append(others, journalRow{id, e}) })
 		return err
 	})
 	if err != nil {
 		return &WriteError{What: "journal", Err: err}
 	}
 	j.mu.Lock()
-	for _, e := range seen {
-		j.ix.Add(e)
+	for _, r := range others {
+		if j.cur.take(r.id) {
+			j.ix.Add(r.e)
+		}
 	}
-	j.last = last
+	for _, id := range own {
+		j.cur.take(id) // added to the index by add, once
+	}
+	j.cur.settle(time.Now())
 	j.mu.Unlock()
 	return nil
 }
 
-func (j *pgJournal) lastID() int64 {
+func (j *pgJournal) cursorLast() int64 {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
-	return j.last
+	return j.cur.last
 }
 
 // claim judges the batch's attempts: suppressed since the run loaded the

@@ -50,7 +50,6 @@ var migrations embed.FS
 // Advisory lock keys ("herald" in ASCII, then a purpose).
 const (
 	lockMigrate = int64(0x68657261_6c640001)
-	lockJournal = int64(0x68657261_6c640002)
 	lockReplies = int64(0x68657261_6c640003)
 )
 
@@ -249,24 +248,23 @@ func scanEntry(rows pgx.Rows) (int64, Entry, error) {
 	return id, e, err
 }
 
-// insertJournal appends entries inside tx. It first takes the journal's
-// transaction lock, so ids commit in order, then calls seen with every row
-// other writers committed after afterID (when afterID >= 0), and returns
-// the last id it wrote (or the last it saw).
-func insertJournal(ctx context.Context, tx pgx.Tx, entries []Entry, afterID int64, seen func(int64, Entry)) (int64, error) {
-	return insertJournalAfter(ctx, tx, &pgx.Batch{}, entries, afterID, seen)
+// insertJournal appends entries inside tx and returns their ids.
+func insertJournal(ctx context.Context, tx pgx.Tx, entries []Entry) ([]int64, error) {
+	return insertJournalAfter(ctx, tx, &pgx.Batch{}, entries, -1, nil)
 }
 
-// insertJournalAfter is insertJournal sending, in the same round trip and
-// first, the statements already queued on b (their results are checked
-// and dropped).
-func insertJournalAfter(ctx context.Context, tx pgx.Tx, b *pgx.Batch, entries []Entry, afterID int64, seen func(int64, Entry)) (int64, error) {
-	// One round trip: the lock, the read and the insert are queued
-	// together and run in order, each statement with its own snapshot, so
-	// the read sees everything committed before the lock was granted.
+// insertJournalAfter appends entries inside tx, in one round trip with the
+// statements already queued on b (sent first, results checked and
+// dropped) and, when afterID >= 0, a read of the rows committed after
+// afterID (passed to read). It returns the new rows' ids.
+//
+// Journal ids are not committed in order (no lock serializes the writers:
+// that would serialize every sender's commit), so a reader follows the
+// journal with a journalCursor, which keeps reading after a gap until the
+// gap fills or times out.
+func insertJournalAfter(ctx context.Context, tx pgx.Tx, b *pgx.Batch, entries []Entry, afterID int64, read func(int64, Entry)) ([]int64, error) {
 	pre := b.Len()
-	b.Queue("SELECT pg_advisory_xact_lock($1)", lockJournal)
-	reading := afterID >= 0 && seen != nil
+	reading := afterID >= 0 && read != nil
 	if reading {
 		b.Queue("SELECT id, "+entryColumns+" FROM journal WHERE id > $1 ORDER BY id", afterID)
 	}
@@ -289,69 +287,124 @@ func insertJournalAfter(ctx context.Context, tx pgx.Tx, b *pgx.Batch, entries []
 		SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[], $12::bool[])
 		ON CONFLICT (channel, provider_id, status) WHERE status IN ('delivered', 'undelivered') AND provider_id <> '' DO NOTHING
 		RETURNING id)
-		SELECT max(id) FROM ins`,
+		SELECT coalesce(array_agg(id), '{}') FROM ins`,
 			times, camps, recs, chans, addrs, locs, stats, pids, mids, errs, atts, temps)
 	}
 	res := tx.SendBatch(ctx, b)
 	defer res.Close()
 	for range pre {
 		if _, err := res.Exec(); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	if _, err := res.Exec(); err != nil {
-		return 0, err
-	}
-	last := afterID
 	if reading {
 		rows, err := res.Query()
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		for rows.Next() {
 			id, e, err := scanEntry(rows)
 			if err != nil {
 				rows.Close()
-				return 0, err
+				return nil, err
 			}
-			seen(id, e)
-			last = id
+			read(id, e)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
+	var ids []int64
 	if n > 0 {
-		var max *int64 // NULL when every row was a repeated delivery status
-		if err := res.QueryRow().Scan(&max); err != nil {
-			return 0, err
-		}
-		if max != nil {
-			last = *max
+		// empty when every row was a repeated delivery status
+		if err := res.QueryRow().Scan(&ids); err != nil {
+			return nil, err
 		}
 	}
-	return last, res.Close()
+	return ids, res.Close()
+}
+
+// journalCursor follows the journal by id. Ids are handed out before
+// commit, so a lower id may become visible after a higher one: the cursor
+// remembers the ids it took above the last id below which it has seen
+// everything, keeps reading from there, and gives a gap up (a rolled back
+// insert, or a repeated delivery status that consumed an id) after
+// gapTimeout.
+type journalCursor struct {
+	last     int64          // every id <= last was taken or given up
+	ahead    map[int64]bool // ids > last already taken
+	gapSince time.Time      // when the gap after last was first seen
+}
+
+const gapTimeout = 3 * time.Second
+
+// take reports whether id is new to the cursor, and marks it taken.
+func (c *journalCursor) take(id int64) bool {
+	if id <= c.last || c.ahead[id] {
+		return false
+	}
+	if c.ahead == nil {
+		c.ahead = map[int64]bool{}
+	}
+	c.ahead[id] = true
+	return true
+}
+
+// settle moves last over the ids taken without a gap, and over a gap that
+// has been open for gapTimeout.
+func (c *journalCursor) settle(now time.Time) {
+	for {
+		for c.ahead[c.last+1] {
+			delete(c.ahead, c.last+1)
+			c.last++
+		}
+		if len(c.ahead) == 0 {
+			c.gapSince = time.Time{}
+			return
+		}
+		if c.gapSince.IsZero() {
+			c.gapSince = now
+		}
+		if now.Sub(c.gapSince) < gapTimeout {
+			return
+		}
+		next := int64(-1)
+		for id := range c.ahead {
+			if next < 0 || id < next {
+				next = id
+			}
+		}
+		c.last = next - 1
+		c.gapSince = now
+	}
+}
+
+// JournalFollower reads each journal entry once, as entries are committed
+// by any host (replies serve attributes replies with it).
+type JournalFollower struct {
+	p   *Postgres
+	cur journalCursor
+}
+
+// FollowJournal returns a follower that starts at the journal's beginning.
+func (p *Postgres) FollowJournal() *JournalFollower { return &JournalFollower{p: p} }
+
+// Read calls fn for every entry not read before, in id order.
+func (f *JournalFollower) Read(ctx context.Context, fn func(Entry) error) error {
+	err := f.p.readJournal(ctx, "id > $1", f.cur.last, func(id int64, e Entry) error {
+		if !f.cur.take(id) {
+			return nil
+		}
+		return fn(e)
+	})
+	f.cur.settle(time.Now())
+	return err
 }
 
 // ReadJournal calls fn for every journal entry in order.
 func (p *Postgres) ReadJournal(ctx context.Context, fn func(Entry) error) error {
 	return p.readJournal(ctx, "", nil, func(_ int64, e Entry) error { return fn(e) })
-}
-
-// ReadJournalAfter calls fn for every entry appended after the one with
-// id after, in order, and returns the last id read: a reader that follows
-// the journal (replies serve) reads each entry once.
-func (p *Postgres) ReadJournalAfter(ctx context.Context, after int64, fn func(Entry) error) (int64, error) {
-	last := after
-	err := p.readJournal(ctx, "id > $1", after, func(id int64, e Entry) error {
-		if err := fn(e); err != nil {
-			return err
-		}
-		last = id
-		return nil
-	})
-	return last, err
 }
 
 // readJournal streams journal rows (where: an extra condition on $1).
@@ -402,9 +455,10 @@ func (p *Postgres) loadIndex(ctx context.Context, ix *Index, campaign string, re
 	if err := p.init(ctx); err != nil {
 		return 0, err
 	}
-	// The highest id first: rows committed while the index loads are read
-	// again by the first batch, and Index.Add of a row twice only repeats
-	// an outcome.
+	// The highest id first; the first batch reads on from there. A row
+	// with a lower id still uncommitted at this moment is not seen: the
+	// index only guides planning, while claims and the checks in the claim
+	// transaction decide.
 	if err := p.pool.QueryRow(ctx, "SELECT coalesce(max(id), 0) FROM journal").Scan(&last); err != nil {
 		return 0, p.wrap(err)
 	}
@@ -435,7 +489,7 @@ func (p *Postgres) AppendJournal(ctx context.Context, entries ...Entry) error {
 		return nil
 	}
 	err := p.tx(ctx, func(tx pgx.Tx) error {
-		_, err := insertJournal(ctx, tx, entries, -1, nil)
+		_, err := insertJournal(ctx, tx, entries)
 		return err
 	})
 	if err != nil {
