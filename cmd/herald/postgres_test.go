@@ -166,14 +166,15 @@ func TestPostgresKilledSendersRecover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	atKill := total(prov.counts())
 	for i, p := range procs {
 		code := exitCodeOf(p.Wait())
 		if i >= 2 && code != 0 && code != 1 {
 			t.Errorf("surviving sender %d exited %d: %s", i, code, outs[i])
 		}
 	}
-	if total(prov.counts()) >= manyRecipients {
-		t.Fatalf("the kill came too late")
+	if atKill >= manyRecipients*3/4 {
+		t.Fatalf("the kill came too late: %d sent already", atKill)
 	}
 	time.Sleep(2500 * time.Millisecond) // the heartbeat timeout
 	rerun, out := heraldProcess("--config", cfg, "send", camp)
