@@ -122,6 +122,11 @@ func (p *Postgres) sweep(ctx context.Context) error {
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		// workers silent for a day have no claims left at "attempt" (swept
+		// above): forget them
+		if _, err := tx.Exec(ctx, "DELETE FROM workers WHERE seen_at < now() - interval '1 day'"); err != nil {
+			return err
+		}
 		if len(dead) == 0 {
 			return nil
 		}
