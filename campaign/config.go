@@ -40,6 +40,9 @@ type Config struct {
 
 	// Store holds the journal, suppressions, replies and keys.
 	Store state.Store
+	// StateURL is herald.toml's state = "postgres://..." (password and
+	// all), "" for the files store in StateDir.
+	StateURL string
 
 	channels map[string]*Channel
 	registry *channels.Registry
@@ -115,6 +118,7 @@ func (ch *Channel) Send(ctx context.Context, m channels.Message) (channels.Recei
 
 type rawConfig struct {
 	StateDir   channels.Setting          `toml:"state_dir"`
+	State      channels.SecretURL        `toml:"state"` // postgres://...: the shared store
 	QuietHours string                    `toml:"quiet_hours"`
 	PublicURL  channels.Setting          `toml:"public_url"`
 	Regions    map[string]nameList       `toml:"regions"`
@@ -234,10 +238,23 @@ func LoadConfig(opts Options) (*Config, error) {
 			return nil, configErr(fmt.Errorf("reading config: %w", err))
 		}
 	}
+	location := cfg.StateDir
 	if opts.StateDir != "" {
-		cfg.StateDir = opts.StateDir
+		// --state wins: a directory, or a postgres:// URL
+		location = opts.StateDir
+		cfg.StateURL = ""
+		if !state.IsDatabaseURL(location) {
+			cfg.StateDir = opts.StateDir
+		}
 	}
-	cfg.Store = state.OpenFiles(cfg.StateDir)
+	if cfg.StateURL != "" {
+		location = cfg.StateURL
+	}
+	store, err := state.Open(location)
+	if err != nil {
+		return nil, configErr(err)
+	}
+	cfg.Store = store
 	return cfg, nil
 }
 
@@ -320,8 +337,15 @@ func (cfg *Config) parse(text []byte, opts Options) error {
 	} else {
 		cfg.StateDir = filepath.Join(dir, ".herald")
 	}
-	if opts.StateDir != "" {
+	if opts.StateDir != "" && !state.IsDatabaseURL(opts.StateDir) {
 		cfg.StateDir = opts.StateDir // --state wins; the outbox must see it
+	}
+	if u := raw.State.URL; u != nil {
+		if !state.IsDatabaseURL(u.String()) {
+			errs = append(errs, fileErrorf(file, keyLine(text, toml.Key{"state"}), "state %q: want a postgres:// URL (a state directory goes in state_dir)", raw.State.String()))
+		} else {
+			cfg.StateURL = u.String()
+		}
 	}
 	if raw.QuietHours != "" {
 		span, err := schedule.ParseSpan(raw.QuietHours)

@@ -122,7 +122,7 @@ func FetchReplies(ctx context.Context, opts FetchOptions) (FetchSummary, error) 
 		st = imapState{Mailbox: mailbox}
 	}
 
-	ix := newJournalIndex(cfg.StateDir)
+	ix := newStoreIndex(cfg.Store, cfg.StateDir)
 	defer ix.close()
 	if err := ix.refresh(); err != nil {
 		return sum, err

@@ -3,6 +3,7 @@ package replies
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,11 +49,34 @@ type journalIndex struct {
 	byMessageID map[uint64]int64    // lower-case Message-ID -> e-mail send
 	byToken     map[uint64]int64    // reply token -> last e-mail send of that campaign and recipient
 	statuses    map[uint64]struct{} // channel, provider id, status already journaled
+
+	// A shared database's journal: the sends read so far (the "offsets"
+	// above index into it) and the last entry id read.
+	db     journalFollower
+	follow func() *state.JournalFollower
+	sends  []state.Entry
 }
 
 func newJournalIndex(stateDir string) *journalIndex {
 	ix := &journalIndex{path: state.OpenFiles(stateDir).JournalPath(), seed: maphash.MakeSeed()}
 	ix.reset()
+	return ix
+}
+
+// journalFollower reads a shared database's journal entries, each once,
+// as they are committed by any host.
+type journalFollower interface {
+	Read(ctx context.Context, fn func(state.Entry) error) error
+}
+
+// newStoreIndex indexes the journal of store: journal.jsonl in stateDir for
+// the files store, the shared journal table on PostgreSQL.
+func newStoreIndex(store state.Store, stateDir string) *journalIndex {
+	ix := newJournalIndex(stateDir)
+	if p, ok := store.(*state.Postgres); ok {
+		ix.follow = p.FollowJournal
+		ix.db = p.FollowJournal()
+	}
 	return ix
 }
 
@@ -62,6 +86,10 @@ func (ix *journalIndex) reset() {
 		ix.f = nil
 	}
 	ix.offset, ix.skipped = 0, 0
+	ix.sends = nil
+	if ix.follow != nil {
+		ix.db = ix.follow()
+	}
 	ix.byAddr = map[uint64]int64{}
 	ix.byProvider = map[uint64]int64{}
 	ix.byMessageID = map[uint64]int64{}
@@ -98,6 +126,20 @@ func (ix *journalIndex) hash(parts ...string) uint64 {
 func (ix *journalIndex) refresh() error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if ix.db != nil {
+		err := ix.db.Read(context.Background(), func(e state.Entry) error {
+			if e.Status == state.StatusSent {
+				ix.sends = append(ix.sends, e)
+			}
+			ix.add(int64(len(ix.sends)-1), indexed{Campaign: e.Campaign, Recipient: e.Recipient, Channel: e.Channel,
+				Address: e.Address, Status: e.Status, ProviderID: e.ProviderID, MessageID: e.MessageID})
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("reading the journal: %w", err)
+		}
+		return nil
+	}
 	// A stat is all a request pays when the journal has not grown.
 	st, err := os.Stat(ix.path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -175,6 +217,11 @@ func (ix *journalIndex) addLine(at int64, line []byte) {
 		ix.skipped++ // a line torn by a crash, followed by the newline the next writer added
 		return
 	}
+	ix.add(at, e)
+}
+
+// add indexes one journal entry found at at.
+func (ix *journalIndex) add(at int64, e indexed) {
 	switch e.Status {
 	case state.StatusDelivered, state.StatusUndelivered:
 		ix.statuses[ix.hash(e.Channel, e.ProviderID, e.Status)] = struct{}{}
@@ -203,6 +250,13 @@ func (ix *journalIndex) addLine(at int64, line []byte) {
 
 // entryAt reads back the journal line that starts at off.
 func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
+	if ix.db != nil {
+		if off < 0 || off >= int64(len(ix.sends)) {
+			return nil, false
+		}
+		e := ix.sends[off]
+		return &e, true
+	}
 	if ix.f == nil {
 		return nil, false
 	}

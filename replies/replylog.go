@@ -38,14 +38,34 @@ func (s *seenSet) release(k string) {
 
 func key(parts ...string) string { return strings.Join(parts, "\x00") }
 
-// loadSeen returns the (channel, message id) pairs replies.csv already has.
-func loadSeen(stateDir string) (*seenSet, error) {
+// loadSeen returns the (channel, message id) pairs the reply log already
+// has.
+func loadSeen(store state.Store) (*seenSet, error) {
 	s := newSeenSet()
-	err := state.OpenFiles(stateDir).ReadReplies(context.Background(), func(r state.Reply) error {
+	err := store.ReadReplies(context.Background(), func(r state.Reply) error {
 		if r.MessageID != "" {
 			s.keys[key(r.Channel, r.MessageID)] = true
 		}
 		return nil
 	})
 	return s, err
+}
+
+// onceAppender is a store whose reply log is shared by several replicas of
+// replies serve and refuses a second row for the same (channel,
+// message id) itself: the in-memory set cannot see the other replicas.
+type onceAppender interface {
+	AppendRepliesOnce(ctx context.Context, rows ...state.Reply) ([]bool, error)
+}
+
+// appendReply logs row and reports whether it was new.
+func appendReply(store state.Store, row state.Reply) (bool, error) {
+	if o, ok := store.(onceAppender); ok && row.MessageID != "" {
+		added, err := o.AppendRepliesOnce(writeCtx, row)
+		if err != nil {
+			return false, err
+		}
+		return added[0], nil
+	}
+	return true, store.AppendReplies(writeCtx, row)
 }

@@ -108,7 +108,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		now:       opts.Now,
 		byChannel: map[string]*endpoint{},
 		byBackend: map[string][]*endpoint{},
-		index:     newJournalIndex(cfg.StateDir),
+		index:     newStoreIndex(cfg.Store, cfg.StateDir),
 		store:     cfg.Store,
 	}
 	if opts.BaseURL != "" {
@@ -180,8 +180,8 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		return nil, err
 	}
 	s.signer = state.UnsubscribeSigner{Key: key}
-	if s.seen, err = loadSeen(cfg.StateDir); err != nil {
-		return nil, fmt.Errorf("reading replies.csv: %w", err)
+	if s.seen, err = loadSeen(cfg.Store); err != nil {
+		return nil, fmt.Errorf("reading the reply log: %w", err)
 	}
 	if err := s.index.refresh(); err != nil {
 		return nil, err
@@ -492,14 +492,20 @@ func (s *Server) reply(ep *endpoint, ev channels.Inbound, action Action, reason 
 	// nothing is logged yet; if the row then fails, the retry repeats an
 	// idempotent suppression.
 	err := act(s.store, ep.channel, ev.From, action, reason, s.at(ev.Time))
+	added := false
 	if err == nil {
-		err = s.store.AppendReplies(writeCtx, row)
+		added, err = appendReply(s.store, row)
 	}
 	if err != nil {
 		if ev.ProviderID != "" {
 			s.seen.release(k)
 		}
 		return err
+	}
+	if !added {
+		// another replica of replies serve logged it first
+		info.duplicates++
+		return nil
 	}
 	info.replies++
 	if action == ActionStop {

@@ -84,6 +84,7 @@ const (
 	flagFailed                // the last outcome was a failure
 	flagTemporary             // ... and it was temporary
 	flagSkipped               // a skip was journalled (once is enough)
+	flagKilled                // the open attempt was judged killed (a shared store's sweep)
 )
 
 // Index is the journal's memory of one campaign, keyed by the exact
@@ -113,7 +114,7 @@ func (ix *Index) Add(e Entry) {
 		return
 	}
 	s := ix.recs.get(e.Recipient)
-	const outcome = flagOpen | flagLost | flagFailed | flagTemporary
+	const outcome = flagOpen | flagLost | flagFailed | flagTemporary | flagKilled
 	switch e.Status {
 	case StatusAttempt:
 		s.flags = s.flags&^outcome | flagOpen
@@ -123,6 +124,11 @@ func (ix *Index) Add(e Entry) {
 	case StatusSent:
 		s.flags = s.flags&^outcome | flagSent
 	case StatusInDoubt:
+		if e.Error == InDoubtKilled {
+			// a shared store's sweep: the sender died mid-call
+			s.flags = s.flags&^outcome | flagOpen | flagKilled
+			break
+		}
 		s.flags = s.flags&^outcome | flagLost
 	case StatusFailed:
 		s.flags = s.flags&^outcome | flagFailed
@@ -132,7 +138,7 @@ func (ix *Index) Add(e Entry) {
 	case StatusSkipped:
 		// A skip after an attempt closes it: the call never happened (the
 		// channel was stopped, or the run interrupted, before it).
-		s.flags = s.flags&^(flagOpen|flagLost) | flagSkipped
+		s.flags = s.flags&^(flagOpen|flagLost|flagKilled) | flagSkipped
 	default:
 		return // delivery statuses change nothing about sending
 	}
@@ -158,6 +164,14 @@ func (ix *Index) Lookup(id string) Outcome {
 		}
 	}
 	return o
+}
+
+// openAttempt reports whether id's last attempt has no outcome yet and
+// was not judged killed: on a shared store, another sender's call in
+// flight.
+func (ix *Index) openAttempt(id string) bool {
+	s := ix.recs.get(id)
+	return s.flags&flagSent == 0 && s.flags&flagOpen != 0 && s.flags&flagKilled == 0
 }
 
 // SentSince counts sends to id, of any campaign, after t.

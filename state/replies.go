@@ -85,8 +85,13 @@ func (f *Files) AppendReplies(ctx context.Context, rows ...Reply) error {
 // ReadReplies calls fn for every complete row of replies.csv. A row torn by
 // a crash (the file does not end in a newline) is skipped.
 func (f *Files) ReadReplies(ctx context.Context, fn func(Reply) error) error {
+	return readRepliesFile(ctx, f.RepliesPath(), fn)
+}
+
+// readRepliesFile reads a reply log at path (a missing file has no rows).
+func readRepliesFile(ctx context.Context, path string, fn func(Reply) error) error {
 	var buf bytes.Buffer
-	err := readLines(f.RepliesPath(), func(_ int, line []byte) error {
+	err := readLines(path, func(_ int, line []byte) error {
 		buf.Write(line)
 		buf.WriteByte('\n')
 		return nil
@@ -107,7 +112,7 @@ func (f *Files) ReadReplies(ctx context.Context, fn func(Reply) error) error {
 		}
 		if err != nil {
 			line, _ := r.FieldPos(0)
-			return fmt.Errorf("%s:%d: %w", f.RepliesPath(), line, err)
+			return fmt.Errorf("%s:%d: %w", path, line, err)
 		}
 		if first {
 			first = false

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"herald/channels"
 	"herald/state"
 )
 
@@ -355,8 +356,12 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	a := newAggregator(opts.Campaign)
-	rep := &Report{Campaign: opts.Campaign, StateDirs: opts.StateDirs}
-	stores := openStores(opts.StateDirs)
+	rep := &Report{Campaign: opts.Campaign, StateDirs: displayDirs(opts.StateDirs)}
+	stores, err := openStores(opts.StateDirs)
+	if err != nil {
+		return nil, err
+	}
+	defer closeStores(stores)
 	for _, st := range stores {
 		supp, err := st.Suppressions(ctx)
 		if err != nil {
@@ -367,7 +372,13 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 	for _, st := range stores {
-		torn, err := st.ReadJournalTorn(ctx, a.addEntry)
+		var torn int
+		var err error
+		if f, ok := st.(*state.Files); ok {
+			torn, err = f.ReadJournalTorn(ctx, a.addEntry)
+		} else {
+			err = st.ReadJournal(ctx, a.addEntry)
+		}
 		rep.TornLines += torn
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -381,7 +392,7 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, &NoCampaignError{Campaign: opts.Campaign, StateDirs: opts.StateDirs, Known: known}
+		return nil, &NoCampaignError{Campaign: opts.Campaign, StateDirs: displayDirs(opts.StateDirs), Known: known}
 	}
 	for _, st := range stores {
 		err := st.ReadReplies(ctx, func(r state.Reply) error {
@@ -467,7 +478,12 @@ func median(ms []int64) time.Duration {
 // directories, sorted: what a user can pass to `herald report`.
 func Campaigns(ctx context.Context, stateDirs []string) ([]string, error) {
 	seen := map[string]bool{}
-	for _, st := range openStores(stateDirs) {
+	stores, err := openStores(stateDirs)
+	if err != nil {
+		return nil, err
+	}
+	defer closeStores(stores)
+	for _, st := range stores {
 		err := st.ReadJournal(ctx, func(e state.Entry) error {
 			seen[e.Campaign] = true
 			return nil
@@ -494,6 +510,9 @@ func (e *MissingDirError) Error() string {
 
 func checkDirs(dirs []string) error {
 	for _, d := range dirs {
+		if state.IsDatabaseURL(d) {
+			continue
+		}
 		st, err := os.Stat(d)
 		if errors.Is(err, os.ErrNotExist) {
 			return &MissingDirError{Dir: d}
@@ -508,12 +527,40 @@ func checkDirs(dirs []string) error {
 	return nil
 }
 
-// openStores opens the files store of each state directory; a report
-// merges them (one per shard).
-func openStores(dirs []string) []*state.Files {
-	out := make([]*state.Files, len(dirs))
+// openStores opens the store of each state directory (or shared database);
+// a report merges them (one per shard).
+func openStores(dirs []string) ([]state.Store, error) {
+	out := make([]state.Store, 0, len(dirs))
+	for _, d := range dirs {
+		st, err := state.Open(d)
+		if err != nil {
+			closeStores(out)
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func closeStores(stores []state.Store) {
+	for _, st := range stores {
+		st.Close()
+	}
+}
+
+// displayDir names a state location for output: a database URL without
+// its password.
+func displayDir(d string) string {
+	if state.IsDatabaseURL(d) {
+		return channels.Redact(d)
+	}
+	return d
+}
+
+func displayDirs(dirs []string) []string {
+	out := make([]string, len(dirs))
 	for i, d := range dirs {
-		out[i] = state.OpenFiles(d)
+		out[i] = displayDir(d)
 	}
 	return out
 }

@@ -57,8 +57,14 @@ func History(ctx context.Context, stateDirs []string, recipient string) ([]Event
 		return nil, err
 	}
 	var events []Event
-	for _, dir := range stateDirs {
-		err := state.OpenFiles(dir).ReadJournal(ctx, func(e state.Entry) error {
+	stores, err := openStores(stateDirs)
+	if err != nil {
+		return nil, err
+	}
+	defer closeStores(stores)
+	for i, st := range stores {
+		dir := displayDir(stateDirs[i])
+		err := st.ReadJournal(ctx, func(e state.Entry) error {
 			if e.Recipient != recipient {
 				return ctx.Err()
 			}
@@ -77,8 +83,9 @@ func History(ctx context.Context, stateDirs []string, recipient string) ([]Event
 			return nil, err
 		}
 	}
-	for _, dir := range stateDirs {
-		err := state.OpenFiles(dir).ReadReplies(ctx, func(r state.Reply) error {
+	for i, st := range stores {
+		dir := displayDir(stateDirs[i])
+		err := st.ReadReplies(ctx, func(r state.Reply) error {
 			if r.RecipientID != recipient {
 				return ctx.Err()
 			}
@@ -94,7 +101,7 @@ func History(ctx context.Context, stateDirs []string, recipient string) ([]Event
 		}
 	}
 	if len(events) == 0 {
-		return nil, &UnknownRecipientError{Recipient: recipient, StateDirs: stateDirs}
+		return nil, &UnknownRecipientError{Recipient: recipient, StateDirs: displayDirs(stateDirs)}
 	}
 	sort.SliceStable(events, func(i, j int) bool { return events[i].Time.Before(events[j].Time) })
 	return events, nil

@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"herald/channels/builtin"
 	"herald/replies"
+	"herald/state"
 )
 
 func repliesCommand(io stdio) *cli.Command {
@@ -31,6 +35,15 @@ func repliesCommand(io stdio) *cli.Command {
 				Name:   "fetch",
 				Usage:  "read e-mail replies from the IMAP mailbox",
 				Action: func(c *cli.Context) error { return runRepliesFetch(c, io) },
+			},
+			{
+				Name:  "export",
+				Usage: "append the reply log to replies.csv (the rows it does not have yet)",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "out", Usage: "the CSV `FILE` (default: replies.csv in the state directory)"},
+					&cli.BoolFlag{Name: "follow", Usage: "keep appending new replies until interrupted"},
+				},
+				Action: func(c *cli.Context) error { return runRepliesExport(c, io) },
 			},
 		},
 	}
@@ -115,4 +128,31 @@ func notYet(name string) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		return &hinted{err: usagef("%s is not available in this build", name), hint: "see the README's command list"}
 	}
+}
+
+func runRepliesExport(c *cli.Context, io stdio) error {
+	if c.NArg() > 0 {
+		return usagef("replies export takes no arguments, got %q", strings.Join(c.Args().Slice(), " "))
+	}
+	cfg, err := loadConfig(c, "")
+	if err != nil {
+		return err
+	}
+	defer cfg.Close()
+	out := c.String("out")
+	if out == "" {
+		if _, files := cfg.Store.(*state.Files); files {
+			return usagef("the state is in files: %s already is replies.csv; replies export is for a PostgreSQL state (or pass --out)", cfg.Store.Describe())
+		}
+		out = filepath.Join(cfg.StateDir, "replies.csv")
+		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+			return err
+		}
+	}
+	n, err := state.ExportReplies(c.Context, cfg.Store, out, c.Bool("follow"), time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(io.out, "appended %d replies to %s\n", n, out)
+	return nil
 }

@@ -133,6 +133,9 @@ func stateDirs(c *cli.Context, campaignPath string) ([]string, error) {
 		return nil, err
 	}
 	defer cfg.Close()
+	if cfg.StateURL != "" {
+		return []string{cfg.StateURL}, nil // the shared database
+	}
 	return []string{cfg.StateDir}, nil
 }
 

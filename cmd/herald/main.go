@@ -214,6 +214,7 @@ func newApp(io stdio) *cli.App {
 			historyCommand(io),
 			reportCommand(io),
 			suppressCommand(io),
+			stateCommand(io),
 			{
 				Name:  "version",
 				Usage: "print herald's version",

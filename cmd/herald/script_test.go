@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +15,9 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"herald/state"
+	"herald/state/pgtest"
 )
 
 // TestMain lets the test binary act as the herald binary, so the scripts
@@ -23,24 +29,93 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	testscript.Main(m, map[string]func(){
-		"herald": func() { os.Exit(mainRun()) },
+	testscript.Main(stopPostgres{m}, map[string]func(){
+		"herald": func() {
+			os.Args = withTestState(os.Args)
+			os.Exit(mainRun())
+		},
 	})
 }
 
+// stopPostgres stops the throwaway PostgreSQL cluster (if a test started
+// one) once the tests have run.
+type stopPostgres struct{ m *testing.M }
+
+func (s stopPostgres) Run() int {
+	defer pgtest.Stop()
+	return s.m.Run()
+}
+
+// The end-to-end scripts, run against each store. On PostgreSQL the
+// scripts whose subject is the files themselves are left out: shards and
+// reports over several state directories, a reply log copied into a state
+// directory (history_demo, report_demo), what replies serve leaves in a state
+// directory, journal.jsonl's existence (secrets), herald.toml's state key
+// (state_postgres_errors, which --state would override), the state files
+// that config discovery places and CSV escaping leaves alone
+// (config_discovery, csv_injection).
+var scriptStores = []struct {
+	name    string
+	exclude map[string]bool
+}{
+	{"files", nil},
+	{"postgres", map[string]bool{"report_shards": true, "send_shard": true, "replies_serve": true, "history_demo": true, "report_demo": true,
+		"secrets": true, "state_postgres_errors": true, "config_discovery": true, "csv_injection": true}},
+}
+
+// withTestState points every command of a script at the database the
+// script was given (HERALD_TEST_STATE_URL), unless it names its own state.
+func withTestState(args []string) []string {
+	u := os.Getenv("HERALD_TEST_STATE_URL")
+	if u == "" || len(args) == 0 {
+		return args
+	}
+	for _, a := range args {
+		if a == "--state" || strings.HasPrefix(a, "--state=") {
+			return args
+		}
+	}
+	return append([]string{args[0], "--state", u}, args[1:]...)
+}
+
 func TestScripts(t *testing.T) {
+	for _, st := range scriptStores {
+		t.Run(st.name, func(t *testing.T) {
+			var files []string
+			all, _ := filepath.Glob("../../testdata/script/*.txtar")
+			for _, f := range all {
+				if !st.exclude[strings.TrimSuffix(filepath.Base(f), ".txtar")] {
+					files = append(files, f)
+				}
+			}
+			if st.name == "postgres" {
+				pgtest.URL(t) // skips, or fails in CI, without a server
+			}
+			runScripts(t, files, st.name == "postgres")
+		})
+	}
+}
+
+func runScripts(t *testing.T, files []string, postgres bool) {
 	demo, err := filepath.Abs("../../testdata/demo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	testscript.Run(t, testscript.Params{
-		Dir:                 "../../testdata/script",
+		Files:               files,
 		RequireExplicitExec: true,
 		// HERALD_UPDATE_GOLDEN=1 rewrites `cmp stdout file` sections; review the diff.
 		UpdateScripts: os.Getenv("HERALD_UPDATE_GOLDEN") != "",
 		Setup: func(env *testscript.Env) error {
 			// Every script gets its own copy of the demo campaign.
 			env.Setenv("HERALD_CONFIG", "")
+			if postgres {
+				u, err := pgtest.NewDatabase()
+				if err != nil {
+					return err
+				}
+				env.Setenv("HERALD_TEST_STATE_URL", u)
+			}
 			return copyDir(demo, filepath.Join(env.WorkDir, "demo"))
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -83,11 +158,18 @@ func cmdJSONLCount(ts *testscript.TestScript, neg bool, args []string) {
 	if err != nil {
 		ts.Fatalf("jsonl-count: %q is not a number", args[1])
 	}
-	f, err := os.Open(ts.MkAbs(args[0]))
-	ts.Check(err)
-	defer f.Close()
+	var r io.Reader
+	if u := ts.Getenv("HERALD_TEST_STATE_URL"); u != "" && filepath.Base(args[0]) == "journal.jsonl" {
+		// the journal is the database's
+		r = journalLines(ts, u)
+	} else {
+		f, err := os.Open(ts.MkAbs(args[0]))
+		ts.Check(err)
+		defer f.Close()
+		r = f
+	}
 	got := 0
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var obj map[string]any
@@ -129,4 +211,19 @@ func copyDir(from, to string) error {
 		}
 		return os.WriteFile(dst, b, 0o644)
 	})
+}
+
+// journalLines is the shared journal as journal.jsonl lines.
+func journalLines(ts *testscript.TestScript, url string) io.Reader {
+	st, err := state.Open(url)
+	ts.Check(err)
+	defer st.Close()
+	var b bytes.Buffer
+	ts.Check(st.ReadJournal(context.Background(), func(e state.Entry) error {
+		line, err := json.Marshal(e)
+		b.Write(line)
+		b.WriteByte('\n')
+		return err
+	}))
+	return &b
 }
