@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,10 +54,29 @@ func TestSIGINTStopsLongCommandsWithinASecond(t *testing.T) {
 		t.Skip("generates a 400,000-row audience")
 	}
 	camp := writeBigCampaign(t, 400_000)
+	// preview stops reading at its recipient and otherwise only reads, so
+	// it is given an audience that stalls: a pipe with a few rows in it
+	// that the writer then keeps open, as a slow upstream export would.
+	stalled := filepath.Join(filepath.Dir(camp), "stalled.toml")
+	fifo := filepath.Join(filepath.Dir(camp), "stalled.csv")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(camp)
+	os.WriteFile(stalled, bytes.Replace(text, []byte(`audience = "audience.csv"`), []byte(`audience = "stalled.csv"`), 1), 0o644)
+	go func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer w.Close()
+		fmt.Fprintf(w, "id,name,email,order_id,eta\nc-1,Ann,ann@example.com,A-1,2026-11-25\n")
+		time.Sleep(30 * time.Second) // the stall
+	}()
 	for _, args := range [][]string{
 		{"check", camp},
 		{"plan", "--now", "2026-11-23T12:00:00Z", camp},
-		{"preview", "--id", "no-such-recipient", camp},
+		{"preview", "--id", "no-such-recipient", stalled},
 	} {
 		t.Run(args[0], func(t *testing.T) {
 			cmd, out := heraldProcess(args...)
