@@ -131,7 +131,7 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 		where := fmt.Sprintf("recipient %q (%s:%d)", rec.ID, c.Audience, rec.Line)
 		for _, cand := range row.Candidates {
 			res.channels = append(res.channels, cand.Channel.Name)
-			msg, err := p.Message(row, cand)
+			msg, err := p.content(row, cand)
 			if errors.Is(err, templates.ErrBroken) {
 				continue // its file's problems are reported already
 			}

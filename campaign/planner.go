@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"herald/audience"
@@ -295,24 +296,22 @@ func (p *Planner) sendTime(zone *time.Location) (time.Time, bool, error) {
 
 // Message renders the message for a candidate of a row.
 func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
+	msg, err := p.content(row, cand)
+	if err != nil {
+		return channels.Message{}, err
+	}
+	msg.IdempotencyKey = channels.IdempotencyKey(p.Campaign.Name, row.Recipient.ID)
+	msg.ReplyToken = channels.ReplyToken(p.Campaign.Name, row.Recipient.ID)
+	return msg, nil
+}
+
+// content is Message without the identifiers only a provider call needs
+// (two hashes per message): what check hands to the backends' checks.
+func (p *Planner) content(row *Row, cand Candidate) (channels.Message, error) {
 	rec := row.Recipient
-	data := make(map[string]any, len(rec.Fields)+6)
-	for k, v := range rec.Fields {
-		data[k] = v
-	}
-	data["campaign"] = p.Campaign.Name
-	data["channel"] = cand.Channel.Name
-	data["locale"] = row.Locale
-	data["send_at"] = row.SendAt
-	unsub := ""
-	if p.unsub != nil {
-		unsub = p.unsub(cand.Channel.Name, cand.Address)
-	}
-	data["unsubscribe_url"] = unsub
-	content, err := p.Templates.RenderMessage(templates.Request{
-		Locale: row.Locale, Sections: cand.Channel.Sections, Data: data, Zone: row.Zone,
-		Email: cand.Channel.Kind == channels.KindEmail, CustomerLocale: rec.Locale,
-	})
+	data, unsub := p.data(row, cand)
+	defer dataPool.Put(data)
+	content, err := p.Templates.RenderMessage(p.request(row, cand, *data))
 	if err != nil {
 		return channels.Message{}, err
 	}
@@ -331,10 +330,51 @@ func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
 		HTML:           content.HTML,
 		Template:       content.Template,
 		ParseMode:      content.ParseMode,
-		IdempotencyKey: channels.IdempotencyKey(p.Campaign.Name, rec.ID),
 		UnsubscribeURL: unsub,
-		ReplyToken:     channels.ReplyToken(p.Campaign.Name, rec.ID),
 	}, nil
+}
+
+// Validate returns the error Message would return for a candidate, without
+// building the message: the templates run with the same data and their
+// output is dropped (send's check that every due message renders).
+func (p *Planner) Validate(row *Row, cand Candidate) error {
+	data, _ := p.data(row, cand)
+	defer dataPool.Put(data)
+	return p.Templates.Validate(p.request(row, cand, *data))
+}
+
+// dataPool keeps the maps templates read a message's data from: one per
+// message would be most of what planning a million messages allocates.
+// Nothing keeps the map after rendering, so it is cleared and reused.
+var dataPool = sync.Pool{New: func() any { m := make(map[string]any, 16); return &m }}
+
+// data fills a pooled map with what a message's templates see: the
+// audience columns and the message's own fields. The caller puts it back.
+func (p *Planner) data(row *Row, cand Candidate) (*map[string]any, string) {
+	rec := row.Recipient
+	dp := dataPool.Get().(*map[string]any)
+	data := *dp
+	clear(data)
+	for k, v := range rec.Fields {
+		data[k] = v
+	}
+	data["campaign"] = p.Campaign.Name
+	data["channel"] = cand.Channel.Name
+	data["locale"] = row.Locale
+	data["send_at"] = row.SendAt
+	unsub := ""
+	if p.unsub != nil {
+		unsub = p.unsub(cand.Channel.Name, cand.Address)
+	}
+	data["unsubscribe_url"] = unsub
+	return dp, unsub
+}
+
+func (p *Planner) request(row *Row, cand Candidate, data map[string]any) templates.Request {
+	return templates.Request{
+		Locale: row.Locale, Sections: cand.Channel.Sections, Data: data, Zone: row.Zone,
+		Email: cand.Channel.Kind == channels.KindEmail, CustomerLocale: row.Recipient.Locale,
+	}
 }
 
 // Shard selects a part of the audience: recipient ids are hashed, and shard

@@ -39,9 +39,15 @@ const (
 var version = "dev"
 
 func main() {
+	stopProfiles, err := startProfiles()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "herald: error: %v\n", err)
+		os.Exit(exitUsage)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args, stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr})
 	stop()
+	stopProfiles()
 	os.Exit(code)
 }
 
