@@ -127,6 +127,7 @@ func Check(cfg *Config, campaignPath string) ([]Finding, CheckStats) {
 			return rowResult{}
 		}
 		row := p.Plan(rec)
+		defer row.Release()
 		res := rowResult{locale: row.Locale}
 		where := fmt.Sprintf("recipient %q (%s:%d)", rec.ID, c.Audience, rec.Line)
 		for _, cand := range row.Candidates {

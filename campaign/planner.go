@@ -56,6 +56,21 @@ type Row struct {
 	State        string
 	Reason       string
 	Outcome      state.Outcome // what the journal already says
+
+	// data is what the row's templates see, built by the first message
+	// rendered and shared by the others (fallbacks differ only in their
+	// channel's fields); see Planner.data.
+	data map[string]any
+}
+
+// Release hands the row's template data back for reuse by a later row;
+// the row renders no more messages after it. Dropping a row without it
+// is fine, only slower.
+func (r *Row) Release() {
+	if m := r.data; m != nil {
+		r.data = nil
+		dataPool.Put(&m)
+	}
 }
 
 // Channel is the chosen channel's name, "" when skipped.
@@ -310,8 +325,7 @@ func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
 func (p *Planner) content(row *Row, cand Candidate) (channels.Message, error) {
 	rec := row.Recipient
 	data, unsub := p.data(row, cand)
-	defer dataPool.Put(data)
-	content, err := p.Templates.RenderMessage(p.request(row, cand, *data))
+	content, err := p.Templates.RenderMessage(p.request(row, cand, data))
 	if err != nil {
 		return channels.Message{}, err
 	}
@@ -339,35 +353,38 @@ func (p *Planner) content(row *Row, cand Candidate) (channels.Message, error) {
 // output is dropped (send's check that every due message renders).
 func (p *Planner) Validate(row *Row, cand Candidate) error {
 	data, _ := p.data(row, cand)
-	defer dataPool.Put(data)
-	return p.Templates.Validate(p.request(row, cand, *data))
+	return p.Templates.Validate(p.request(row, cand, data))
 }
 
 // dataPool keeps the maps templates read a message's data from: one per
-// message would be most of what planning a million messages allocates.
-// Nothing keeps the map after rendering, so it is cleared and reused.
+// message, each column boxed into an interface, was most of what checking
+// a million rows allocated. Nothing keeps the map after rendering.
 var dataPool = sync.Pool{New: func() any { m := make(map[string]any, 16); return &m }}
 
-// data fills a pooled map with what a message's templates see: the
-// audience columns and the message's own fields. The caller puts it back.
-func (p *Planner) data(row *Row, cand Candidate) (*map[string]any, string) {
+// data returns what a candidate's templates see: the audience columns and
+// the message's own fields. The columns are filled once per row; each
+// candidate sets its channel's fields over them.
+func (p *Planner) data(row *Row, cand Candidate) (map[string]any, string) {
 	rec := row.Recipient
-	dp := dataPool.Get().(*map[string]any)
-	data := *dp
-	clear(data)
-	for k, v := range rec.Fields {
-		data[k] = v
+	data := row.data
+	if data == nil {
+		data = *dataPool.Get().(*map[string]any)
+		clear(data)
+		for k, v := range rec.Fields {
+			data[k] = v
+		}
+		data["campaign"] = p.Campaign.Name
+		data["locale"] = row.Locale
+		data["send_at"] = row.SendAt
+		row.data = data
 	}
-	data["campaign"] = p.Campaign.Name
 	data["channel"] = cand.Channel.Name
-	data["locale"] = row.Locale
-	data["send_at"] = row.SendAt
 	unsub := ""
 	if p.unsub != nil {
 		unsub = p.unsub(cand.Channel.Name, cand.Address)
 	}
 	data["unsubscribe_url"] = unsub
-	return dp, unsub
+	return data, unsub
 }
 
 func (p *Planner) request(row *Row, cand Candidate, data map[string]any) templates.Request {

@@ -458,6 +458,7 @@ func prepass(ctx context.Context, p *Planner, c *Campaign, opts SendOptions) err
 		if row.State != StateDue && !retryable(row, p.Now, opts) {
 			return nil
 		}
+		defer row.Release()
 		var errs []error
 		for _, cand := range row.Candidates {
 			if err := p.Validate(row, cand); err != nil {

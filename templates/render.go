@@ -399,7 +399,11 @@ func bindField(fd *field, funcs template.FuncMap, plain bool) (exec, error) {
 		if err != nil {
 			return nil, err
 		}
-		return c.Funcs(funcs), nil
+		c = c.Funcs(funcs)
+		if prog := compile(c, funcs); prog != nil {
+			return &fastTemplate{t: c, prog: prog}, nil
+		}
+		return c, nil
 	}
 	return nil, nil
 }
