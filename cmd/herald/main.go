@@ -44,9 +44,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "herald: error: %v\n", err)
 		os.Exit(exitUsage)
 	}
+	stopGC := tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args, stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr})
 	stop()
+	stopGC()
 	stopProfiles()
 	os.Exit(code)
 }
