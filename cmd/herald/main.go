@@ -44,11 +44,10 @@ func main() {
 		fmt.Fprintf(os.Stderr, "herald: error: %v\n", err)
 		os.Exit(exitUsage)
 	}
-	stopGC := tuneGC()
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args, stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr})
 	stop()
-	stopGC()
 	stopProfiles()
 	os.Exit(code)
 }
