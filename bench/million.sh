@@ -18,7 +18,7 @@ TIME=/usr/bin/time
 run() {
   local name=$1; shift
   local state; state=$(mktemp -d)
-  "$TIME" -f "$name: %e s wall, %M KB max RSS" "$out/herald" --config bench/million/herald.toml --state "$state" "$@" > "$out/$name.out" 2> "$out/$name.err" || true
+  "$TIME" -f "$name: %e s wall, %U s user, %S s sys, %M KB max RSS" "$out/herald" --config bench/million/herald.toml --state "$state" "$@" > "$out/$name.out" 2> "$out/$name.err" || true
   tail -n 1 "$out/$name.err"
   rm -rf "$state"
 }

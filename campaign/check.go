@@ -135,6 +135,7 @@ func Check(ctx context.Context, cfg *Config, campaignPath string) ([]Finding, Ch
 			return rowResult{}
 		}
 		row := p.Plan(rec)
+		defer row.Release()
 		res := rowResult{locale: row.Locale}
 		if row.LocaleDefault && rec.Locale != "" {
 			res.fellBack = rec.Locale
@@ -142,7 +143,7 @@ func Check(ctx context.Context, cfg *Config, campaignPath string) ([]Finding, Ch
 		where := fmt.Sprintf("recipient %q (%s:%d)", rec.ID, c.Audience, rec.Line)
 		for _, cand := range row.Candidates {
 			res.channels = append(res.channels, cand.Channel.Name)
-			msg, err := p.Message(row, cand)
+			msg, err := p.content(row, cand)
 			if errors.Is(err, templates.ErrBroken) {
 				continue // its file's problems are reported already
 			}

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"herald/audience"
@@ -59,6 +60,21 @@ type Row struct {
 	// LocaleDefault is true when Locale is default_locale because no
 	// template matched the customer's locale well enough.
 	LocaleDefault bool
+
+	// data is what the row's templates see, built by the first message
+	// rendered and shared by the others (fallbacks differ only in their
+	// channel's fields); see Planner.data.
+	data map[string]any
+}
+
+// Release hands the row's template data back for reuse by a later row;
+// the row renders no more messages after it. Dropping a row without it
+// is fine, only slower.
+func (r *Row) Release() {
+	if m := r.data; m != nil {
+		r.data = nil
+		dataPool.Put(&m)
+	}
 }
 
 // Channel is the chosen channel's name, "" when skipped.
@@ -300,24 +316,21 @@ func (p *Planner) sendTime(zone *time.Location) (time.Time, bool, error) {
 
 // Message renders the message for a candidate of a row.
 func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
+	msg, err := p.content(row, cand)
+	if err != nil {
+		return channels.Message{}, err
+	}
+	msg.IdempotencyKey = channels.IdempotencyKey(p.Campaign.Name, row.Recipient.ID)
+	msg.ReplyToken = channels.ReplyToken(p.Campaign.Name, row.Recipient.ID)
+	return msg, nil
+}
+
+// content is Message without the identifiers only a provider call needs
+// (two hashes per message): what check hands to the backends' checks.
+func (p *Planner) content(row *Row, cand Candidate) (channels.Message, error) {
 	rec := row.Recipient
-	data := make(map[string]any, len(rec.Fields)+6)
-	for k, v := range rec.Fields {
-		data[k] = v
-	}
-	data["campaign"] = p.Campaign.Name
-	data["channel"] = cand.Channel.Name
-	data["locale"] = row.Locale
-	data["send_at"] = row.SendAt
-	unsub := ""
-	if p.unsub != nil {
-		unsub = p.unsub(cand.Channel.Name, cand.Address)
-	}
-	data["unsubscribe_url"] = unsub
-	content, err := p.Templates.RenderMessage(templates.Request{
-		Locale: row.Locale, Sections: cand.Channel.Sections, Data: data, Zone: row.Zone,
-		Email: cand.Channel.Kind == channels.KindEmail, CustomerLocale: rec.Locale,
-	})
+	data, unsub := p.data(row, cand)
+	content, err := p.Templates.RenderMessage(p.request(row, cand, data))
 	if err != nil {
 		return channels.Message{}, err
 	}
@@ -336,10 +349,54 @@ func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
 		HTML:           content.HTML,
 		Template:       content.Template,
 		ParseMode:      content.ParseMode,
-		IdempotencyKey: channels.IdempotencyKey(p.Campaign.Name, rec.ID),
 		UnsubscribeURL: unsub,
-		ReplyToken:     channels.ReplyToken(p.Campaign.Name, rec.ID),
 	}, nil
+}
+
+// Validate returns the error Message would return for a candidate, without
+// building the message: the templates run with the same data and their
+// output is dropped (send's check that every due message renders).
+func (p *Planner) Validate(row *Row, cand Candidate) error {
+	data, _ := p.data(row, cand)
+	return p.Templates.Validate(p.request(row, cand, data))
+}
+
+// dataPool keeps the maps templates read a message's data from: one per
+// message, each column boxed into an interface, was most of what checking
+// a million rows allocated. Nothing keeps the map after rendering.
+var dataPool = sync.Pool{New: func() any { m := make(map[string]any, 16); return &m }}
+
+// data returns what a candidate's templates see: the audience columns and
+// the message's own fields. The columns are filled once per row; each
+// candidate sets its channel's fields over them.
+func (p *Planner) data(row *Row, cand Candidate) (map[string]any, string) {
+	rec := row.Recipient
+	data := row.data
+	if data == nil {
+		data = *dataPool.Get().(*map[string]any)
+		clear(data)
+		for k, v := range rec.Fields {
+			data[k] = v
+		}
+		data["campaign"] = p.Campaign.Name
+		data["locale"] = row.Locale
+		data["send_at"] = row.SendAt
+		row.data = data
+	}
+	data["channel"] = cand.Channel.Name
+	unsub := ""
+	if p.unsub != nil {
+		unsub = p.unsub(cand.Channel.Name, cand.Address)
+	}
+	data["unsubscribe_url"] = unsub
+	return data, unsub
+}
+
+func (p *Planner) request(row *Row, cand Candidate, data map[string]any) templates.Request {
+	return templates.Request{
+		Locale: row.Locale, Sections: cand.Channel.Sections, Data: data, Zone: row.Zone,
+		Email: cand.Channel.Kind == channels.KindEmail, CustomerLocale: row.Recipient.Locale,
+	}
 }
 
 // Shard selects a part of the audience: recipient ids are hashed, and shard

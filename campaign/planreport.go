@@ -96,9 +96,10 @@ func WritePlan(ctx context.Context, cfg *Config, c *Campaign, opts PlanOptions, 
 		// Segments need the rendered SMS, so they are counted here, on
 		// the workers, rather than while writing.
 		if len(row.Candidates) > 0 && row.Candidates[0].Channel.Kind == channels.KindSMS && row.State != StateSent {
-			if msg, err := p.Message(row, row.Candidates[0]); err == nil {
+			if msg, err := p.content(row, row.Candidates[0]); err == nil {
 				pl.segments = sms.Segments(msg.Text).Segments
 			}
+			row.Release()
 		}
 		return pl
 	}

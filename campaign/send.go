@@ -444,8 +444,10 @@ func feed(ctx context.Context, p *Planner, c *Campaign, opts SendOptions, note f
 
 // prepass reads the whole audience once before anything is sent: invalid
 // rows stop the send (unless --skip-invalid) and so does a message that does
-// not render for a recipient who is due now. Rows are planned and rendered
-// on every core; nothing rendered is kept.
+// not render for a recipient who is due now. Rows are planned and their
+// templates run on every core, into a discarding writer: the pass proves
+// each message renders without building it (see Planner.Validate), and
+// the send pass builds each message once.
 func prepass(ctx context.Context, p *Planner, c *Campaign, opts SendOptions) error {
 	r, err := audience.OpenContext(ctx, c.Audience, c.AudienceOptions(p.Config.ChannelNames()))
 	if err != nil {
@@ -461,9 +463,10 @@ func prepass(ctx context.Context, p *Planner, c *Campaign, opts SendOptions) err
 		if row.State != StateDue && !retryable(row, p.Now, opts) {
 			return nil
 		}
+		defer row.Release()
 		var errs []error
 		for _, cand := range row.Candidates {
-			if _, err := p.Message(row, cand); err != nil {
+			if err := p.Validate(row, cand); err != nil {
 				errs = append(errs, fmt.Errorf("%s:%d: recipient %q, channel %s: %w", c.Audience, rec.Line, rec.ID, cand.Channel.Name, err))
 			}
 		}

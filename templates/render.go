@@ -165,6 +165,20 @@ func (s *Set) RenderFor(locale, customer string, sections []string, data map[str
 // failing action; errors from the Formatter are wrapped, so errors.Is and
 // errors.As reach them.
 func (s *Set) RenderMessage(r Request) (Content, error) {
+	return s.render(r, false)
+}
+
+// Validate reports the error RenderMessage would return for r, without
+// keeping the output: the templates run into a discarding writer, so a
+// pass that only has to prove every message renders (send's check before
+// the first message leaves) allocates no text. An e-mail through layouts is
+// rendered in full, because a layout sees the rendered body.
+func (s *Set) Validate(r Request) error {
+	_, err := s.render(r, true)
+	return err
+}
+
+func (s *Set) render(r Request, discard bool) (Content, error) {
 	locale, customer, sections, data, zone := r.Locale, r.CustomerLocale, r.Sections, r.Data, r.Zone
 	f := s.files[locale]
 	if f == nil {
@@ -196,6 +210,9 @@ func (s *Set) RenderMessage(r Request) (Content, error) {
 	}
 	sec, bs := f.sections[name], b.sections[name]
 	c := Content{Section: name, ParseMode: sec.parseMode}
+	if discard && !(r.Email && (b.layoutHTML != nil || b.layoutText != nil)) {
+		return c, s.discardSection(f, name, sec, bs, data)
+	}
 	var buf strings.Builder
 	run := func(fd *field, t exec, dst *string) error {
 		if t == nil {
@@ -247,6 +264,25 @@ func (s *Set) RenderMessage(r Request) (Content, error) {
 		c.Template = pt
 	}
 	return c, nil
+}
+
+// discardSection executes every template of a section, output dropped.
+func (s *Set) discardSection(f *file, name string, sec *section, bs *boundSection, data map[string]any) error {
+	fields := []*field{sec.subject, sec.text, sec.html}
+	execs := []exec{bs.subject, bs.text, bs.html}
+	if sec.template != "" {
+		fields = append(fields, sec.params...)
+		execs = append(execs, bs.params...)
+	}
+	for i, t := range execs {
+		if t == nil {
+			continue
+		}
+		if err := t.Execute(io.Discard, data); err != nil {
+			return s.fieldErr(f, name, fields[i], err)
+		}
+	}
+	return nil
 }
 
 func bracketed(names []string) string {
@@ -363,7 +399,11 @@ func bindField(fd *field, funcs template.FuncMap, plain bool) (exec, error) {
 		if err != nil {
 			return nil, err
 		}
-		return c.Funcs(funcs), nil
+		c = c.Funcs(funcs)
+		if prog := compile(c, funcs); prog != nil {
+			return &fastTemplate{t: c, prog: prog}, nil
+		}
+		return c, nil
 	}
 	return nil, nil
 }

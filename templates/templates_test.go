@@ -278,7 +278,25 @@ params = [
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("errors.Is(err, %v) = false; formatter errors must stay reachable", tt.wantIs)
 			}
+			// Validate (send's check before anything leaves) must refuse
+			// exactly what Render refuses, with the same error.
+			verr := s.Validate(Request{Locale: tt.locale, Sections: tt.sections, Data: tt.data})
+			if verr == nil {
+				t.Fatal("Validate succeeded where Render fails")
+			}
+			if v := strings.ReplaceAll(rel(dir, verr.Error()), dir, "DIR"); v != got {
+				t.Errorf("Validate error\n got %s\nwant %s", v, got)
+			}
+			if tt.wantIs != nil && !errors.Is(verr, tt.wantIs) {
+				t.Errorf("Validate: errors.Is(err, %v) = false", tt.wantIs)
+			}
 		})
+	}
+	good := map[string]any{"name": "B", "order_id": "7", "eta": "2026-12-01", "nope": "x"}
+	for _, sec := range []string{"sms", "email", "whatsapp"} {
+		if err := s.Validate(Request{Locale: "en", Sections: []string{sec}, Data: good}); err != nil {
+			t.Errorf("Validate [%s] with complete data: %v", sec, err)
+		}
 	}
 }
 

@@ -47,6 +47,7 @@ func mainRun() int {
 		fmt.Fprintf(os.Stderr, "herald: error: %v\n", err)
 		return exitUsage
 	}
+	tuneGC()
 	code := run(ctx, os.Args, stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr})
 	if err := stopProfiles(); err != nil {
 		fmt.Fprintf(os.Stderr, "herald: error: %v\n", err)

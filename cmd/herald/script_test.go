@@ -53,14 +53,15 @@ func (s stopPostgres) Run() int {
 // directory, journal.jsonl's existence (secrets), herald.toml's state key
 // (state_postgres_errors, which --state would override), the state files
 // that config discovery places and CSV escaping leaves alone
-// (config_discovery, csv_injection).
+// (config_discovery, csv_injection), and the journal file a refused send
+// must not write (send_render_refused).
 var scriptStores = []struct {
 	name    string
 	exclude map[string]bool
 }{
 	{"files", nil},
 	{"postgres", map[string]bool{"report_shards": true, "send_shard": true, "replies_serve": true, "history_demo": true, "report_demo": true,
-		"secrets": true, "state_postgres_errors": true, "config_discovery": true, "csv_injection": true}},
+		"secrets": true, "state_postgres_errors": true, "config_discovery": true, "csv_injection": true, "send_render_refused": true}},
 }
 
 // withTestState points every command of a script at the database the
