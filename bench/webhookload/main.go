@@ -8,6 +8,11 @@
 //	webhookload -url http://127.0.0.1:8025 -path /webhooks/sms -n 100000 -c 64 -replies state/replies.csv
 //	webhookload hello -listen 127.0.0.1:8026
 //	webhookload fsync -dir state -n 2000
+//	webhookload journal -dir state -n 100000
+//
+// `webhookload journal` writes the `sent` entries the load's replies answer
+// (one per sender number), so every reply is attributed through the
+// journal index as in production, not an unknown sender's cheap miss.
 //
 // Requests are built and signed before the clock starts, so the client's
 // CPU during the run is writing requests and reading responses only. The
@@ -19,6 +24,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"flag"
@@ -34,9 +40,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"herald/channels/twilio"
+	"herald/state"
 )
 
 func main() {
@@ -47,6 +55,9 @@ func main() {
 			return
 		case "fsync":
 			exit(fsyncRate(os.Args[2:]))
+			return
+		case "journal":
+			exit(journal(os.Args[2:]))
 			return
 		}
 	}
@@ -97,6 +108,7 @@ func load(args []string) error {
 	}
 	lat := make([][]time.Duration, *c)
 	var wg sync.WaitGroup
+	cpuBefore := cpuTime()
 	start := time.Now()
 	for w := 0; w < *c; w++ {
 		wg.Add(1)
@@ -141,6 +153,10 @@ func load(args []string) error {
 		fmt.Printf("latency: p50 %s, p99 %s, max %s\n", all[ok/2].Round(time.Microsecond), all[ok*99/100].Round(time.Microsecond), all[ok-1].Round(time.Microsecond))
 	}
 	fmt.Printf("rate: %.0f requests/s (%s)\n", float64(ok)/elapsed.Seconds(), elapsed.Round(time.Millisecond))
+	if ok > 0 {
+		cpu := cpuTime() - cpuBefore
+		fmt.Printf("client CPU: %.2f s, %.0f µs per request\n", cpu.Seconds(), float64(cpu.Microseconds())/float64(ok))
+	}
 	if firstErr != nil {
 		return fmt.Errorf("%d requests failed, the first: %w", failed.Load(), firstErr)
 	}
@@ -155,6 +171,15 @@ func load(args []string) error {
 		}
 	}
 	return nil
+}
+
+// cpuTime is the user and system CPU this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 var errStatus = errors.New("status is not 200")
@@ -177,7 +202,7 @@ func build(n int, host, signedURL, path, token, prefix string, unsigned bool) (r
 			"FromCity": {""}, "Body": {"Bisa diantar besok sore? " + strconv.Itoa(i)}, "FromCountry": {"ID"},
 			"To": {"+15550001111"}, "MessagingServiceSid": {""}, "ToZip": {""}, "NumSegments": {"1"},
 			"MessageSid": {sid}, "AccountSid": {"AC0123456789abcdef0123456789abcdef"},
-			"From": {fmt.Sprintf("+62812%07d", i%10000000)}, "ApiVersion": {"2010-04-01"},
+			"From": {sender(i)}, "ApiVersion": {"2010-04-01"},
 		}
 		body := form.Encode()
 		sig := twilio.Signature(token, signedURL, form)
@@ -275,6 +300,23 @@ func countRows(path, prefix string) (int, error) {
 			rows++
 		}
 	}
+}
+
+// sender is the number request i comes from; journal sends to the same.
+func sender(i int) string { return fmt.Sprintf("+62812%07d", i%10000000) }
+
+func journal(args []string) error {
+	fs := flag.NewFlagSet("journal", flag.ExitOnError)
+	dir := fs.String("dir", "state", "state `DIR`")
+	n := fs.Int("n", 100000, "sends, one per sender number of a load of this size")
+	fs.Parse(args)
+	at := time.Now().Add(-time.Hour)
+	entries := make([]state.Entry, *n)
+	for i := range entries {
+		entries[i] = state.Entry{Time: at, Campaign: "delay", Recipient: fmt.Sprintf("c-%07d", i), Channel: "sms",
+			Address: sender(i), Locale: "id", Status: state.StatusSent, ProviderID: fmt.Sprintf("SM%032d", i), Attempt: 1}
+	}
+	return state.OpenFiles(*dir).AppendJournal(context.Background(), entries...)
 }
 
 // hello serves the smallest net/http handler: the ceiling of any Go HTTP
