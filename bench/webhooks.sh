@@ -61,20 +61,20 @@ wait_up() {
 # cpu_report PID N: the server's user+system CPU (from /proc) per request
 # since cpu_mark (startup, which reads the journal, excluded); the number
 # that does not depend on what else the shared machine runs.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 cpu_mark() { mark=$(ticks "$1"); }
 cpu_report() {
-  local ticks hz
-  ticks=$(( $(ticks "$1") - mark ))
-  hz=$(getconf CLK_TCK)
-  awk -v t="$ticks" -v hz="$hz" -v n="$2" 'BEGIN { printf "server CPU: %.2f s, %.0f µs per request\n", t / hz, t / hz * 1e6 / n }'
+  # shellcheck disable=SC2086
+  echo $mark $(ticks "$1") | awk -v hz="$(getconf CLK_TCK)" -v n="$2" '{
+    u = ($3 - $1) / hz; s = ($4 - $2) / hz
+    printf "server CPU: %.2f s (user %.2f, system %.2f), %.0f µs per request\n", u + s, u, s, (u + s) * 1e6 / n }'
 }
 
 for run in $(seq "$RUNS"); do
   rm -rf "$work/state"
   # Every reply answers a send in the journal, so each one is attributed.
   "$out/webhookload" journal -dir "$work/state" -n "$N"
-  "$HERALD" --config "$work/herald.toml" replies serve --listen "127.0.0.1:$PORT" 2> "$work/serve.log" &
+  env ${SERVER_ENV:-} "$HERALD" ${HERALD_FLAGS:-} --config "$work/herald.toml" replies serve --listen "127.0.0.1:$PORT" 2> "$work/serve.log" &
   server=$!
   wait_up
   cpu_mark "$server"

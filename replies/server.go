@@ -372,7 +372,16 @@ func (r *sharedRefresh) since(arrived time.Time) error {
 
 // readBody reads at most MaxBody bytes; more is answered with 413.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var body []byte
+	var err error
+	if n := r.ContentLength; n >= 0 && n <= MaxBody {
+		// One allocation of the announced size instead of ReadAll's
+		// growing; the limit still holds for a body longer than announced.
+		body = make([]byte, n)
+		_, err = io.ReadFull(http.MaxBytesReader(w, r.Body, MaxBody), body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
