@@ -12,6 +12,7 @@
 #   N=50000 C=32 RUNS=3 bash bench/webhooks.sh
 #   HERALD=/tmp/old/herald bash bench/webhooks.sh   # measure another build
 #   CEILING=1 bash bench/webhooks.sh        # also: bare net/http server, fsync rate
+#   HERALD_FLAGS=--quiet SERVER_ENV=GOGC=400 bash bench/webhooks.sh  # server flags / environment
 # Needs curl (to wait for /healthz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
