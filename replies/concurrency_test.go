@@ -2,6 +2,7 @@ package replies
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -231,4 +232,57 @@ func fileContent(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Concurrent webhooks share journal refreshes, but none may miss a send
+// journaled before it arrived: each of many clients journals a send to its
+// own number (as a cron `send` would) and at once posts that number's
+// reply; every reply must be attributed to its send.
+func TestConcurrentRepliesSeeSendsJournaledBeforeThem(t *testing.T) {
+	h := newHarness(t, fullConfig, sends...)
+	files := state.OpenFiles(h.state)
+	const clients, each = 16, 8
+	var wg sync.WaitGroup
+	errs := make(chan error, clients*each)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				n := c*each + i
+				number := fmt.Sprintf("+62813%07d", n)
+				if err := files.AppendJournal(context.Background(), state.Entry{Time: sentAt, Campaign: "late", Recipient: fmt.Sprintf("r-%d", n),
+					Channel: "sms", Address: number, Status: state.StatusSent, ProviderID: fmt.Sprintf("SMlate%028d", n), Attempt: 1}); err != nil {
+					errs <- err
+					return
+				}
+				r := twilioReq(twilioToken, "/webhooks/twilio", twilioSMS(fmt.Sprintf("SMreply%027d", n), number, "ok"))
+				if code, body := h.send(r); code != http.StatusOK {
+					errs <- fmt.Errorf("reply %d: status %d: %s", n, code, body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, row := range h.replies() {
+		if !strings.HasPrefix(row.MessageID, "SMreply") {
+			continue
+		}
+		got++
+		want := "r-" + strings.TrimLeft(strings.TrimPrefix(row.From, "+62813"), "0")
+		if want == "r-" {
+			want = "r-0"
+		}
+		if row.Campaign != "late" || row.RecipientID != want {
+			t.Errorf("reply from %s attributed to %q/%q, want late/%s", row.From, row.Campaign, row.RecipientID, want)
+		}
+	}
+	if got != clients*each {
+		t.Errorf("%d replies logged, want %d", got, clients*each)
+	}
 }

@@ -260,11 +260,31 @@ func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
 	if ix.f == nil {
 		return nil, false
 	}
-	r := bufio.NewReaderSize(io.NewSectionReader(ix.f, off, ix.offset-off), 4096)
-	line, err := r.ReadBytes('\n')
-	if err != nil {
-		return nil, false
+	// One pread of what a send line usually takes, more only for a longer
+	// line (a 4 KB buffered reader per lookup was a webhook's largest
+	// allocation).
+	var small [1024]byte
+	line := small[:0]
+	end := -1
+	for end < 0 {
+		pos := off + int64(len(line))
+		if pos >= ix.offset {
+			return nil, false // no newline before the end of what was indexed
+		}
+		chunk := min(int64(max(len(line), len(small))), ix.offset-pos)
+		if int64(cap(line)-len(line)) < chunk {
+			line = append(make([]byte, 0, int64(len(line))+chunk), line...)
+		}
+		n, err := ix.f.ReadAt(line[len(line):int64(len(line))+chunk], pos)
+		if n == 0 && err != nil {
+			return nil, false
+		}
+		if i := bytes.IndexByte(line[len(line):len(line)+n], '\n'); i >= 0 {
+			end = len(line) + i
+		}
+		line = line[:len(line)+n]
 	}
+	line = line[:end+1]
 	var e state.Entry
 	if json.Unmarshal(line, &e) != nil || e.Status != state.StatusSent {
 		return nil, false

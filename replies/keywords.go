@@ -3,6 +3,7 @@ package replies
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -120,7 +121,56 @@ var keywords = func() map[string]Action {
 // "「停止」"), must be one keyword; matching ignores case, accents and
 // full-width forms. "STOP PLEASE" is not a keyword, as with the carriers.
 func Classify(text string) Action {
+	if folded, ok := foldASCII(text); ok {
+		return keywords[string(folded)]
+	}
 	return keywords[foldKeyword(text)]
+}
+
+// longestKeyword is the byte length of the longest folded keyword.
+var longestKeyword = func() int {
+	n := 0
+	for k := range keywords {
+		n = max(n, len(k))
+	}
+	return n
+}()
+
+// foldASCII is foldKeyword for the common all-ASCII message, without its
+// allocations: for ASCII, width folding, NFKD, accent stripping and NFC
+// change nothing and case folding is lower-casing. A text that folds to
+// more than the longest keyword's bytes cannot be one and stops early
+// (folded is then nil, which matches no keyword). ok is false for
+// non-ASCII text, which takes the full path.
+func foldASCII(text string) (folded []byte, ok bool) {
+	for i := 0; i < len(text); i++ {
+		if text[i] >= utf8.RuneSelf {
+			return nil, false
+		}
+	}
+	text = strings.TrimFunc(text, isEdgeNoise)
+	var buf [64]byte
+	out := buf[:0]
+	space := false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if unicode.IsSpace(rune(c)) {
+			space = true
+			continue
+		}
+		if space && len(out) > 0 {
+			out = append(out, ' ')
+		}
+		space = false
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out = append(out, c)
+		if len(out) > longestKeyword {
+			return nil, true
+		}
+	}
+	return out, true
 }
 
 // foldKeyword reduces text to the form keywords are compared in.

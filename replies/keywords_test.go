@@ -1,6 +1,9 @@
 package replies
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestClassify(t *testing.T) {
 	tests := []struct {
@@ -130,6 +133,36 @@ func TestClassifyListedKeywords(t *testing.T) {
 			if got := Classify(w); got != l.want {
 				t.Errorf("Classify(%q) = %q, want %q", w, got, l.want)
 			}
+		}
+	}
+}
+
+// The ASCII fast path must fold exactly as the full path does: every
+// listed keyword in several casings and surroundings, and texts that are
+// not keywords, classify the same both ways.
+func TestFoldASCIIMatchesFullFold(t *testing.T) {
+	var texts []string
+	for _, list := range [][]string{stopWords, startWords, helpWords} {
+		for _, w := range list {
+			texts = append(texts, w, strings.ToUpper(w), " "+w+"!\n", "\t¿"+w+"?", strings.ReplaceAll(w, " ", " \t\r\n "))
+		}
+	}
+	texts = append(texts, "", "   ", "!!!", "Stop please", "STOP.", "s t o p", "Bisa diantar besok sore?",
+		"[HELP]", "#unsubscribe#", "\x00STOP", "STOP\x7f", strings.Repeat("stop ", 20), "K", "START\v")
+	for _, text := range texts {
+		folded, ok := foldASCII(text)
+		if !ok {
+			continue // not ASCII: the full path handles it
+		}
+		want := foldKeyword(text)
+		if len(want) > longestKeyword {
+			if folded != nil {
+				t.Errorf("foldASCII(%q) = %q, want nil (longer than any keyword)", text, folded)
+			}
+			continue
+		}
+		if string(folded) != want {
+			t.Errorf("foldASCII(%q) = %q, full fold %q", text, folded, want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"herald/campaign"
@@ -70,6 +71,8 @@ type Server struct {
 	seen   *seenSet
 	signer state.UnsubscribeSigner
 	pages  map[string]*templates.Set // campaign name -> templates with [unsubscribe]
+
+	refresh sharedRefresh // of index, shared by concurrent webhooks
 }
 
 // endpoint is one channel's webhook.
@@ -114,6 +117,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	if opts.BaseURL != "" {
 		s.base = strings.TrimRight(opts.BaseURL, "/")
 	}
+	s.refresh.refresh = s.index.refresh
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -340,9 +344,44 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
+// sharedRefresh lets concurrent webhooks share the journal index's
+// refresh (a stat, and a read when the journal grew). A request must see
+// every send journaled before it arrived; any refresh that began after it
+// arrived does, so a request that finds one finished needs none of its own.
+// Under load one stat serves the requests that queued behind it.
+type sharedRefresh struct {
+	refresh func() error
+
+	mu    sync.Mutex
+	began time.Time // when the last successful refresh began
+}
+
+func (r *sharedRefresh) since(arrived time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.began.After(arrived) {
+		return nil
+	}
+	began := time.Now()
+	if err := r.refresh(); err != nil {
+		return err
+	}
+	r.began = began
+	return nil
+}
+
 // readBody reads at most MaxBody bytes; more is answered with 413.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var body []byte
+	var err error
+	if n := r.ContentLength; n >= 0 && n <= MaxBody {
+		// One allocation of the announced size instead of ReadAll's
+		// growing; the limit still holds for a body longer than announced.
+		body = make([]byte, n)
+		_, err = io.ReadFull(http.MaxBytesReader(w, r.Body, MaxBody), body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -356,6 +395,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 }
 
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request, name string, info *reqInfo) {
+	arrived := time.Now()
 	ep, hint := s.route(name)
 	if ep == nil {
 		info.err = errors.New(hint)
@@ -403,7 +443,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request, name string, in
 		http.Error(w, "bad request: the webhook could not be parsed", http.StatusBadRequest)
 		return
 	}
-	if err := s.index.refresh(); err != nil {
+	if err := s.refresh.since(arrived); err != nil {
 		info.err = err
 		http.Error(w, "internal error: the journal cannot be read", http.StatusInternalServerError)
 		return

@@ -59,20 +59,24 @@ type replyLog struct {
 func newReplyLog(file *appendFile) *replyLog {
 	l := &replyLog{file: file}
 	l.commit.write = func(rows []Reply) error {
-		lines := make([][]byte, 0, len(rows))
+		// One CSV writer encodes the whole batch into one buffer (a writer
+		// per row cost a 4 KB buffer each). A text with newlines is quoted
+		// as CSV requires, so one row may span lines; the batch is one
+		// line-terminated chunk and one write, so no reader sees half a row.
+		var b bytes.Buffer
+		b.Grow(len(rows) * 160)
+		w := csv.NewWriter(&b)
 		for _, r := range rows {
-			var b bytes.Buffer
-			w := csv.NewWriter(&b)
 			if err := w.Write(r.Record()); err != nil {
 				return err
 			}
-			w.Flush()
-			lines = append(lines, b.Bytes())
 		}
-		// A text with newlines is quoted as CSV requires, so one row may
-		// span lines; the whole batch is one write, so no reader sees half
-		// a row.
-		return file.batch(func([][]byte) ([][]byte, error) { return lines, nil })
+		w.Flush()
+		if err := w.Error(); err != nil {
+			return err
+		}
+		chunk := [][]byte{b.Bytes()}
+		return file.batch(func([][]byte) ([][]byte, error) { return chunk, nil })
 	}
 	return l
 }
