@@ -88,7 +88,7 @@ func Check(ctx context.Context, cfg *Config, campaignPath string) ([]Finding, Ch
 	// A template file that does not load still leaves the others, and the
 	// audience, to check: report everything, so one run lists every
 	// problem. Load returns the files that did load alongside the errors.
-	var p *Planner
+	var p *planner
 	set, err := LoadTemplates(c.Templates)
 	if err != nil {
 		findings = append(findings, findingsOf(err, "error")...)

@@ -16,7 +16,7 @@ func CountDue(ctx context.Context, cfg *Config, c *Campaign, now time.Time, opts
 	if c.Audience == "-" {
 		return 0, false, nil
 	}
-	p, err := NewPlanner(ctx, cfg, c, now)
+	p, err := openPlanner(ctx, cfg, c, now)
 	if err != nil {
 		return 0, false, err
 	}

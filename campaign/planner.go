@@ -40,15 +40,15 @@ const (
 )
 
 // Candidate is a usable channel for a recipient with its address.
-type Candidate struct {
+type candidate struct {
 	Channel *Channel
 	Address string
 }
 
 // Row is the plan for one recipient.
-type Row struct {
+type planRow struct {
 	Recipient    *audience.Recipient
-	Candidates   []Candidate // the channel first, then the fallbacks; empty when skipped
+	Candidates   []candidate // the channel first, then the fallbacks; empty when skipped
 	Locale       string      // the template locale taken
 	LocaleReason string
 	Zone         *time.Location
@@ -70,7 +70,7 @@ type Row struct {
 // Release hands the row's template data back for reuse by a later row;
 // the row renders no more messages after it. Dropping a row without it
 // is fine, only slower.
-func (r *Row) Release() {
+func (r *planRow) Release() {
 	if m := r.data; m != nil {
 		r.data = nil
 		dataPool.Put(&m)
@@ -78,7 +78,7 @@ func (r *Row) Release() {
 }
 
 // Channel is the chosen channel's name, "" when skipped.
-func (r *Row) Channel() string {
+func (r *planRow) Channel() string {
 	if len(r.Candidates) == 0 {
 		return ""
 	}
@@ -86,7 +86,7 @@ func (r *Row) Channel() string {
 }
 
 // Address is the chosen channel's address, "" when skipped.
-func (r *Row) Address() string {
+func (r *planRow) Address() string {
 	if len(r.Candidates) == 0 {
 		return ""
 	}
@@ -94,7 +94,7 @@ func (r *Row) Address() string {
 }
 
 // FallbackNames lists the fallback channels in order.
-func (r *Row) FallbackNames() []string {
+func (r *planRow) FallbackNames() []string {
 	var out []string
 	for _, c := range r.Candidates[min(1, len(r.Candidates)):] {
 		out = append(out, c.Channel.Name)
@@ -105,7 +105,7 @@ func (r *Row) FallbackNames() []string {
 // Planner decides channel, locale and send time for each recipient. It
 // holds nothing per recipient: rows are planned one at a time as the
 // audience streams by.
-type Planner struct {
+type planner struct {
 	Config    *Config
 	Campaign  *Campaign
 	Templates *templates.Set
@@ -127,7 +127,7 @@ type journalView interface {
 
 // NewPlanner prepares a planner: it loads the templates, the journal index
 // and the suppression list once.
-func NewPlanner(ctx context.Context, cfg *Config, c *Campaign, now time.Time) (*Planner, error) {
+func openPlanner(ctx context.Context, cfg *Config, c *Campaign, now time.Time) (*planner, error) {
 	set, err := LoadTemplates(c.Templates)
 	if err != nil {
 		return nil, configErr(err) // broken templates are configuration: exit 2
@@ -137,7 +137,7 @@ func NewPlanner(ctx context.Context, cfg *Config, c *Campaign, now time.Time) (*
 
 // newPlanner prepares a planner around a loaded template set; check passes
 // one with broken files, to render everything the others can.
-func newPlanner(ctx context.Context, cfg *Config, c *Campaign, now time.Time, set *templates.Set) (*Planner, error) {
+func newPlanner(ctx context.Context, cfg *Config, c *Campaign, now time.Time, set *templates.Set) (*planner, error) {
 	m, err := locales.NewMatcher(set.Locales(), c.DefaultLocale)
 	if err != nil {
 		return nil, configErr(&FileError{File: c.File, Msg: fmt.Sprintf("default_locale: %v", err)})
@@ -150,7 +150,7 @@ func newPlanner(ctx context.Context, cfg *Config, c *Campaign, now time.Time, se
 	if err != nil {
 		return nil, fmt.Errorf("reading suppressions: %w", err)
 	}
-	p := &Planner{Config: cfg, Campaign: c, Templates: set, Now: now, matcher: m, journal: ix, supp: supp, channels: map[string]*Channel{}}
+	p := &planner{Config: cfg, Campaign: c, Templates: set, Now: now, matcher: m, journal: ix, supp: supp, channels: map[string]*Channel{}}
 	for _, name := range c.Channels {
 		ch, err := cfg.Channel(name)
 		if err != nil {
@@ -189,8 +189,8 @@ func recentSince(c *Campaign, now time.Time) time.Time {
 }
 
 // Plan plans one recipient.
-func (p *Planner) Plan(rec *audience.Recipient) *Row {
-	row := &Row{Recipient: rec, Zone: rec.Zone}
+func (p *planner) Plan(rec *audience.Recipient) *planRow {
+	row := &planRow{Recipient: rec, Zone: rec.Zone}
 	if row.Zone == nil {
 		row.Zone = p.Campaign.DefaultZone
 	}
@@ -239,14 +239,14 @@ func (p *Planner) Plan(rec *audience.Recipient) *Row {
 	return row
 }
 
-func (r *Row) skip(reason string) {
+func (r *planRow) skip(reason string) {
 	r.State, r.Reason, r.Candidates = StateSkipped, reason, nil
 }
 
 // candidates returns the usable channels in order, the refusal of the first
 // candidate that had an address (for skipped rows) and why the very first
 // candidate was not usable (for rows that get a later one).
-func (p *Planner) candidates(rec *audience.Recipient) (usable []Candidate, firstRefusal, firstReason string) {
+func (p *planner) candidates(rec *audience.Recipient) (usable []candidate, firstRefusal, firstReason string) {
 	order := make([]string, 0, 8)
 	seen := make(map[string]bool, 8)
 	add := func(names []string) {
@@ -284,7 +284,7 @@ func (p *Planner) candidates(rec *audience.Recipient) (usable []Candidate, first
 			firstReason = reason
 		}
 		if reason == "" {
-			usable = append(usable, Candidate{Channel: ch, Address: addr})
+			usable = append(usable, candidate{Channel: ch, Address: addr})
 			continue
 		}
 		if firstRefusal == "" && reason != ReasonNoAddress {
@@ -306,7 +306,7 @@ func optedOut(rec *audience.Recipient, ch *Channel) bool {
 	return false
 }
 
-func (p *Planner) sendTime(zone *time.Location) (time.Time, bool, error) {
+func (p *planner) sendTime(zone *time.Location) (time.Time, bool, error) {
 	rules := p.Campaign.Schedule
 	if !p.Campaign.HasStart {
 		rules.Start = schedule.At(p.Now)
@@ -315,7 +315,7 @@ func (p *Planner) sendTime(zone *time.Location) (time.Time, bool, error) {
 }
 
 // Message renders the message for a candidate of a row.
-func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
+func (p *planner) Message(row *planRow, cand candidate) (channels.Message, error) {
 	msg, err := p.content(row, cand)
 	if err != nil {
 		return channels.Message{}, err
@@ -327,7 +327,7 @@ func (p *Planner) Message(row *Row, cand Candidate) (channels.Message, error) {
 
 // content is Message without the identifiers only a provider call needs
 // (two hashes per message): what check hands to the backends' checks.
-func (p *Planner) content(row *Row, cand Candidate) (channels.Message, error) {
+func (p *planner) content(row *planRow, cand candidate) (channels.Message, error) {
 	rec := row.Recipient
 	data, unsub := p.data(row, cand)
 	content, err := p.Templates.RenderMessage(p.request(row, cand, data))
@@ -356,7 +356,7 @@ func (p *Planner) content(row *Row, cand Candidate) (channels.Message, error) {
 // Validate returns the error Message would return for a candidate, without
 // building the message: the templates run with the same data and their
 // output is dropped (send's check that every due message renders).
-func (p *Planner) Validate(row *Row, cand Candidate) error {
+func (p *planner) Validate(row *planRow, cand candidate) error {
 	data, _ := p.data(row, cand)
 	return p.Templates.Validate(p.request(row, cand, data))
 }
@@ -369,7 +369,7 @@ var dataPool = sync.Pool{New: func() any { m := make(map[string]any, 16); return
 // data returns what a candidate's templates see: the audience columns and
 // the message's own fields. The columns are filled once per row; each
 // candidate sets its channel's fields over them.
-func (p *Planner) data(row *Row, cand Candidate) (map[string]any, string) {
+func (p *planner) data(row *planRow, cand candidate) (map[string]any, string) {
 	rec := row.Recipient
 	data := row.data
 	if data == nil {
@@ -392,7 +392,7 @@ func (p *Planner) data(row *Row, cand Candidate) (map[string]any, string) {
 	return data, unsub
 }
 
-func (p *Planner) request(row *Row, cand Candidate, data map[string]any) templates.Request {
+func (p *planner) request(row *planRow, cand candidate, data map[string]any) templates.Request {
 	return templates.Request{
 		Locale: row.Locale, Sections: cand.Channel.Sections, Data: data, Zone: row.Zone,
 		Email: cand.Channel.Kind == channels.KindEmail, CustomerLocale: row.Recipient.Locale,

@@ -84,7 +84,7 @@ channels = ["whatsapp", "line", "sms", "email"]
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	p, err := NewPlanner(context.Background(), cfg, c, now)
+	p, err := openPlanner(context.Background(), cfg, c, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ default_locale = "en"
 channels = ["sms", "email"]
 fallback = false
 `)
-	p, err := NewPlanner(context.Background(), cfg, c, time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	p, err := openPlanner(context.Background(), cfg, c, time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ new-york,b@example.com,America/New_York,en-US
 kathmandu,c@example.com,Asia/Kathmandu,de
 `)
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	p, err := NewPlanner(context.Background(), cfg, c, now)
+	p, err := openPlanner(context.Background(), cfg, c, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ usable-and-expired,d@example.com,,
 `)
 	// Start is a Tuesday and only Mondays are open: the first send time,
 	// six days on, is past start + expire for everyone.
-	p, err := NewPlanner(context.Background(), cfg, c, time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	p, err := openPlanner(context.Background(), cfg, c, time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ type PlanRecord struct {
 }
 
 // Record turns a planned row into its output form (address masked).
-func (r *Row) Record() PlanRecord {
+func (r *planRow) Record() PlanRecord {
 	rec := PlanRecord{
 		ID: r.Recipient.ID, Channel: r.Channel(), Address: MaskAddress(r.Address()), Locale: r.Locale,
 		State: r.State, Reason: r.Reason, Fallbacks: r.FallbackNames(),
@@ -72,7 +72,7 @@ type PlanOptions struct {
 // the table format. Invalid rows are listed as state "skipped", reason
 // "invalid", with the error written to errw.
 func WritePlan(ctx context.Context, cfg *Config, c *Campaign, opts PlanOptions, w, errw io.Writer) (*PlanTotals, error) {
-	p, err := NewPlanner(ctx, cfg, c, opts.Now)
+	p, err := openPlanner(ctx, cfg, c, opts.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func WritePlan(ctx context.Context, cfg *Config, c *Campaign, opts PlanOptions, 
 	t := &PlanTotals{ByState: map[string]int{}, ByChannel: map[string]int{}, ByLocale: map[string]int{}, ByHour: map[string]int{}, Segments: map[string]int{}, Cost: map[string]float64{}}
 	out := newPlanWriter(opts.Format, w)
 	type planned struct {
-		row      *Row
+		row      *planRow
 		segments int
 	}
 	work := func(rec *audience.Recipient) planned {

@@ -25,7 +25,6 @@ type PreviewOptions struct {
 
 // Preview is one rendered message, as it would be sent.
 type Preview struct {
-	Row     *Row
 	Channel *Channel
 	Message channels.Message
 	Body    []byte // the exact bytes the backend would send, when it can say
@@ -35,12 +34,17 @@ type Preview struct {
 	// formatted for: the template's language with the customer's region
 	// ("en-CH" for en.toml and a de-CH customer).
 	FormatLocale string
+
+	LocaleReason   string         // why the template locale was taken
+	CustomerLocale string         // the recipient's own locale, as written
+	SendAt         time.Time      // when it would be sent, in Zone (zero: now)
+	Zone           *time.Location // the recipient's zone
 }
 
 // RenderPreview renders the message for one recipient.
 // It reads the audience until it finds the recipient; ctx stops the search.
 func RenderPreview(ctx context.Context, cfg *Config, c *Campaign, opts PreviewOptions) (*Preview, error) {
-	p, err := NewPlanner(ctx, cfg, c, opts.Now)
+	p, err := openPlanner(ctx, cfg, c, opts.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +81,7 @@ func RenderPreview(ctx context.Context, cfg *Config, c *Campaign, opts PreviewOp
 		if opts.Locale != "" {
 			row.Locale, row.LocaleReason = opts.Locale, "chosen with --locale"
 		}
-		var cand Candidate
+		var cand candidate
 		switch {
 		case opts.Channel != "":
 			ch, err := cfg.Channel(opts.Channel)
@@ -99,7 +103,8 @@ func RenderPreview(ctx context.Context, cfg *Config, c *Campaign, opts PreviewOp
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: recipient %q: %w", c.Audience, rec.Line, rec.ID, err)
 		}
-		pv := &Preview{Row: row, Channel: cand.Channel, Message: msg}
+		pv := &Preview{Channel: cand.Channel, Message: msg,
+			LocaleReason: row.LocaleReason, CustomerLocale: row.Recipient.Locale, SendAt: row.SendAt, Zone: row.Zone}
 		if pv.FormatLocale, err = locales.FormattingLocale(row.Locale, rec.Locale); err != nil {
 			return nil, err
 		}

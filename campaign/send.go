@@ -194,7 +194,7 @@ func Send(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (*Sum
 
 // sendRun is one pass over the audience.
 type sendRun struct {
-	p       *Planner
+	p       *planner
 	journal state.Journal
 	store   state.Store
 	opts    SendOptions
@@ -249,7 +249,7 @@ func (r *sendRun) fail(err error) {
 
 func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (*Summary, error) {
 	now := opts.Now()
-	p, err := NewPlanner(ctx, cfg, c, now)
+	p, err := openPlanner(ctx, cfg, c, now)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +295,7 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 		slots += ch.Concurrency
 	}
 	workers := min(max(4*slots, 16), 64)
-	jobs := make(chan *Row)
+	jobs := make(chan *planRow)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -318,7 +318,7 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 		}
 		skips = skips[:0]
 	}
-	feedErr := feed(run.feedCtx, p, c, opts, func(row *Row) {
+	feedErr := feed(run.feedCtx, p, c, opts, func(row *planRow) {
 		run.mu.Lock()
 		defer run.mu.Unlock()
 		sum := run.sum
@@ -345,7 +345,7 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 				sum.NextDue = row.SendAt
 			}
 		}
-	}, func(row *Row) bool {
+	}, func(row *planRow) bool {
 		select {
 		case jobs <- row:
 			return true
@@ -380,7 +380,7 @@ func (dryJournal) Close() error                                 { return nil }
 // retryable says whether an in-doubt or failed row is sent again in this
 // run: in-doubt ones only with --retry-in-doubt, failed ones when the last
 // failure was temporary or with --retry-failed, and both only when due.
-func retryable(row *Row, now time.Time, opts SendOptions) bool {
+func retryable(row *planRow, now time.Time, opts SendOptions) bool {
 	if len(row.Candidates) == 0 || row.SendAt.After(now) {
 		return false
 	}
@@ -395,7 +395,7 @@ func retryable(row *Row, now time.Time, opts SendOptions) bool {
 
 // feed streams the audience, plans each row (on every core) and hands
 // sendable rows to send in file order; the rest are counted through note.
-func feed(ctx context.Context, p *Planner, c *Campaign, opts SendOptions, note func(*Row), send func(*Row) bool, invalid *int) error {
+func feed(ctx context.Context, p *planner, c *Campaign, opts SendOptions, note func(*planRow), send func(*planRow) bool, invalid *int) error {
 	r, err := audience.OpenContext(ctx, c.Audience, c.AudienceOptions(p.Config.ChannelNames()))
 	if err != nil {
 		return err
@@ -403,7 +403,7 @@ func feed(ctx context.Context, p *Planner, c *Campaign, opts SendOptions, note f
 	defer r.Close()
 	started := 0
 	errStop := errors.New("stop feeding")
-	err = eachRow(ctx, r, func(rec *audience.Recipient) *Row {
+	err = eachRow(ctx, r, func(rec *audience.Recipient) *planRow {
 		if !opts.Shard.Has(rec.ID) {
 			return nil
 		}
@@ -412,7 +412,7 @@ func feed(ctx context.Context, p *Planner, c *Campaign, opts SendOptions, note f
 			row.State = StateDue
 		}
 		return row
-	}, func(_ *audience.Recipient, row *Row, rowErr error) error {
+	}, func(_ *audience.Recipient, row *planRow, rowErr error) error {
 		if rowErr != nil {
 			*invalid++
 			if opts.Invalid != nil {
@@ -448,7 +448,7 @@ func feed(ctx context.Context, p *Planner, c *Campaign, opts SendOptions, note f
 // templates run on every core, into a discarding writer: the pass proves
 // each message renders without building it (see Planner.Validate), and
 // the send pass builds each message once.
-func prepass(ctx context.Context, p *Planner, c *Campaign, opts SendOptions) error {
+func prepass(ctx context.Context, p *planner, c *Campaign, opts SendOptions) error {
 	r, err := audience.OpenContext(ctx, c.Audience, c.AudienceOptions(p.Config.ChannelNames()))
 	if err != nil {
 		return err
@@ -496,7 +496,7 @@ func prepass(ctx context.Context, p *Planner, c *Campaign, opts SendOptions) err
 // failure that proves the message was not accepted. Each provider call
 // holds its channel's gate while its attempt is made durable and the call
 // runs; the outcome is journalled after the gate is released.
-func (r *sendRun) deliver(row *Row) {
+func (r *sendRun) deliver(row *planRow) {
 	p, opts := r.p, r.opts
 	attempt := row.Outcome.Attempts
 	for i, cand := range row.Candidates {
@@ -603,7 +603,7 @@ func (r *sendRun) deliver(row *Row) {
 // fallback is to be tried. leave is called once the outcome is durable (or
 // cannot be written): until then the recipient counts against the
 // channel's in-doubt bound.
-func (r *sendRun) outcome(row *Row, i int, cand Candidate, entry state.Entry, ev Event, rc channels.Receipt, err error, last bool, leave func()) bool {
+func (r *sendRun) outcome(row *planRow, i int, cand candidate, entry state.Entry, ev Event, rc channels.Receipt, err error, last bool, leave func()) bool {
 	defer leave()
 	opts, ch := r.opts, cand.Channel
 	if err == nil {
@@ -690,7 +690,7 @@ func (r *sendRun) record(e state.Entry) bool {
 
 // suppress records that the provider says the customer opted out or
 // blocked herald on this channel.
-func (r *sendRun) suppress(cand Candidate, cause error) {
+func (r *sendRun) suppress(cand candidate, cause error) {
 	if r.opts.DryRun {
 		return
 	}
@@ -707,7 +707,7 @@ func (r *sendRun) suppress(cand Candidate, cause error) {
 // in-doubt message (SPEC 3, --retry-in-doubt); when it did, the message is
 // journalled as sent and not sent again. done is true when the row needs
 // nothing more.
-func (r *sendRun) reconcile(row *Row, cand Candidate, msg channels.Message, entry state.Entry, ev Event) (done bool) {
+func (r *sendRun) reconcile(row *planRow, cand candidate, msg channels.Message, entry state.Entry, ev Event) (done bool) {
 	rec, ok := channels.Unwrap(cand.Channel.Sender).(channels.Reconciler)
 	if !ok || r.opts.DryRun {
 		return false

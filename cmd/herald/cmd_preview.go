@@ -55,16 +55,16 @@ func previewCommand(io stdio) *cli.Command {
 }
 
 func printPreview(io stdio, pv *campaign.Preview) {
-	m, row := pv.Message, pv.Row
+	m := pv.Message
 	fmt.Fprintf(io.out, "recipient: %s", m.Recipient)
 	if m.Name != "" {
 		fmt.Fprintf(io.out, " (%s)", m.Name)
 	}
 	fmt.Fprintf(io.out, "\nchannel:   %s (%s, %s backend)\n", m.Channel, pv.Channel.Kind, pv.Channel.Backend)
-	fmt.Fprintf(io.out, "locale:    %s (%s)\n", m.Locale, row.LocaleReason)
-	fmt.Fprintf(io.out, "formats:   %s (%s)\n", pv.FormatLocale, formatsReason(m.Locale, row.Recipient.Locale, pv.FormatLocale))
-	if !row.SendAt.IsZero() {
-		fmt.Fprintf(io.out, "send at:   %s (%s)\n", row.SendAt.Format("2006-01-02 15:04 MST"), row.Zone)
+	fmt.Fprintf(io.out, "locale:    %s (%s)\n", m.Locale, pv.LocaleReason)
+	fmt.Fprintf(io.out, "formats:   %s (%s)\n", pv.FormatLocale, formatsReason(m.Locale, pv.CustomerLocale, pv.FormatLocale))
+	if !pv.SendAt.IsZero() {
+		fmt.Fprintf(io.out, "send at:   %s (%s)\n", pv.SendAt.Format("2006-01-02 15:04 MST"), pv.Zone)
 	}
 	fmt.Fprintf(io.out, "to:        %s\n", m.To)
 	if m.Subject != "" {
