@@ -7,54 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// slowProvider is an HTTP provider that takes a while per message and
-// counts how often it received each recipient.
-type slowProvider struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	byID  map[string]int
-	delay time.Duration
-}
-
-func newSlowProvider(t *testing.T, delay time.Duration) *slowProvider {
-	p := &slowProvider{byID: map[string]int{}, delay: delay}
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body struct{ ID string }
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.ID == "" {
-			http.Error(w, "bad body", http.StatusBadRequest)
-			return
-		}
-		time.Sleep(p.delay)
-		p.mu.Lock()
-		p.byID[body.ID]++
-		p.mu.Unlock()
-		fmt.Fprintf(w, `{"id":"m-%s"}`, body.ID)
-	}))
-	t.Cleanup(p.srv.Close)
-	return p
-}
-
-func (p *slowProvider) counts() map[string]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make(map[string]int, len(p.byID))
-	for k, v := range p.byID {
-		out[k] = v
-	}
-	return out
-}
 
 // writeSlowCampaign writes a campaign of n recipients sent through a
 // webhook channel to the provider, and returns the herald.toml and campaign
@@ -177,7 +137,7 @@ func TestSIGKILLMidSendResumesExactlyOnce(t *testing.T) {
 		t.Skip("starts and kills the real binary")
 	}
 	const n = 3000
-	prov := newSlowProvider(t, 3*time.Millisecond)
+	prov := newProvider(t, 3*time.Millisecond)
 	dir := t.TempDir()
 	cfg, camp := writeSlowCampaign(t, dir, prov.srv.URL, n)
 	journal := filepath.Join(dir, "state", "journal.jsonl")
@@ -248,7 +208,7 @@ func TestSIGTERMStopsCleanlyAndResumes(t *testing.T) {
 		t.Skip("starts the real binary")
 	}
 	const n = 2000
-	prov := newSlowProvider(t, 3*time.Millisecond)
+	prov := newProvider(t, 3*time.Millisecond)
 	dir := t.TempDir()
 	cfg, camp := writeSlowCampaign(t, dir, prov.srv.URL, n)
 	journal := filepath.Join(dir, "state", "journal.jsonl")

@@ -108,7 +108,7 @@ func TestPostgresFourSendersExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four real senders")
 	}
-	prov := newSlowProvider(t, 0)
+	prov := newProvider(t, 0)
 	dir := t.TempDir()
 	cfg, camp := writeSlowCampaign(t, dir, prov.srv.URL, manyRecipients)
 	url := usePostgres(t, cfg)
@@ -148,7 +148,7 @@ func TestPostgresKilledSendersRecover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills real senders")
 	}
-	prov := newSlowProvider(t, 2*time.Millisecond)
+	prov := newProvider(t, 2*time.Millisecond)
 	dir := t.TempDir()
 	cfg, camp := writeSlowCampaign(t, dir, prov.srv.URL, manyRecipients)
 	url := usePostgres(t, cfg)
@@ -213,7 +213,7 @@ func TestPostgresScaleOut(t *testing.T) {
 	}
 	const n = 2000
 	rate := func(procs int) float64 {
-		prov := newSlowProvider(t, 20*time.Millisecond)
+		prov := newProvider(t, 20*time.Millisecond)
 		dir := t.TempDir()
 		cfg, camp := writeSlowCampaign(t, dir, prov.srv.URL, n)
 		b, _ := os.ReadFile(cfg)

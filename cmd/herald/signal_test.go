@@ -120,7 +120,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the real binary")
 	}
-	prov := newSlowProvider(t, 3*time.Second)
+	prov := newProvider(t, 3*time.Second)
 	dir := t.TempDir()
 	cfg, camp := writeSlowCampaign(t, dir, prov.srv.URL, 20)
 	journal := filepath.Join(dir, "state", "journal.jsonl")
