@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"herald/channels/channeltest"
 )
 
 // provider is an HTTP provider fake for the exactly-once tests: it counts
@@ -362,5 +364,66 @@ func TestDiskFullStopsTheRun(t *testing.T) {
 	}
 	if len(final.inDoubt) > 2*8 {
 		t.Errorf("%d in doubt after the disk filled; at most the calls in flight (2 × concurrency) may be", len(final.inDoubt))
+	}
+}
+
+// send --retry-in-doubt asks a provider that can tell (Twilio's message
+// list) before resending: a message whose answer was lost but that Twilio
+// has is journalled as sent and not sent again; nothing reaches the
+// customer twice.
+func TestRetryInDoubtAsksTwilioFirst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the real binary")
+	}
+	t.Setenv("HERALD_CONFIG", "")
+	tw := channeltest.NewTwilio(t)
+	tw.HangUp(2) // the first two messages are stored, their answers lost
+	dir := t.TempDir()
+	files := map[string]string{
+		"audience.csv":      "id,name,phone\nr-1,Ann,+12025550101\nr-2,Bo,+12025550102\nr-3,Cy,+12025550103\nr-4,Di,+12025550104\n",
+		"templates/en.toml": "[sms]\ntext = \"Hi {{.name}}, your order is late.\"\n",
+		"campaign.toml":     "name = \"doubt\"\naudience = \"audience.csv\"\ntemplates = \"templates\"\ndefault_locale = \"en\"\nchannels = [\"sms\"]\n",
+		"herald.toml": fmt.Sprintf("state_dir = \"state\"\n[channels.sms]\nbackend = \"twilio\"\napi_url = %q\naccount_sid = %q\nauth_token = %q\nfrom = \"+15550001111\"\nconcurrency = 1\n",
+			tw.URL(), channeltest.TwilioAccountSID, channeltest.TwilioAuthToken),
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, camp := filepath.Join(dir, "herald.toml"), filepath.Join(dir, "campaign.toml")
+	posts := func() int {
+		n := 0
+		for _, r := range tw.Requests() {
+			if r.Method == http.MethodPost {
+				n++
+			}
+		}
+		return n
+	}
+	if code, out, errOut := herald(t, "--config", cfg, "send", camp); code != 1 {
+		t.Fatalf("first send exited %d, want 1 (two in doubt)\n%s\n%s", code, out, errOut)
+	}
+	js := readJournalState(t, filepath.Join(dir, "state", "journal.jsonl"))
+	if len(js.inDoubt) != 2 || posts() != 4 {
+		t.Fatalf("after the first send: in doubt %v, %d messages posted; want 2 in doubt and 4 posted", js.inDoubt, posts())
+	}
+	code, out, errOut := herald(t, "--config", cfg, "send", "--retry-in-doubt", camp)
+	if code != 0 {
+		t.Fatalf("--retry-in-doubt exited %d\n%s\n%s", code, out, errOut)
+	}
+	if posts() != 4 {
+		t.Errorf("--retry-in-doubt posted %d more messages; Twilio already had them", posts()-4)
+	}
+	js = readJournalState(t, filepath.Join(dir, "state", "journal.jsonl"))
+	if len(js.sent) != 4 || len(js.inDoubt) != 0 {
+		t.Errorf("after --retry-in-doubt: %d sent, in doubt %v; want 4 and none", len(js.sent), js.inDoubt)
+	}
+	for id, c := range js.sent {
+		if c != 1 {
+			t.Errorf("%s journalled as sent %d times", id, c)
+		}
 	}
 }
