@@ -14,7 +14,6 @@ import (
 	"sync"
 
 	"herald/channels"
-	"herald/channels/email"
 	"herald/state"
 )
 
@@ -397,7 +396,7 @@ func (ix *journalIndex) forEmail(e Email, emailChannels []string) (ref *sendRef,
 		}
 		// A Message-ID herald made carries the reply token, which still
 		// leads to the recipient when the journal lost the id (older runs).
-		if tok, ok := email.ParseMessageID(id); ok {
+		if tok, ok := channels.ParseMessageID(id); ok {
 			return byToken(tok)
 		}
 		return nil

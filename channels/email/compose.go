@@ -53,46 +53,9 @@ var reservedHeaders = map[string]bool{
 // "<token.campaign@domain>". It depends only on campaign and recipient, so a
 // retried message keeps its id (receivers can drop the duplicate) and a
 // reply quoting it in In-Reply-To or References leads back to the recipient
-// through ParseMessageID.
+// through channels.ParseMessageID.
 func (c Composer) MessageID(m channels.Message) string {
 	return "<" + replyToken(m) + "." + sanitizeIDPart(m.Campaign) + "@" + c.idDomain() + ">"
-}
-
-// ParseMessageID recognises a Message-ID made by Composer.MessageID and
-// returns the reply token in it. It accepts the id with or without angle
-// brackets; ok is false for ids herald did not make.
-func ParseMessageID(id string) (replyToken string, ok bool) {
-	id = strings.TrimSpace(id)
-	id = strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">")
-	at := strings.LastIndexByte(id, '@')
-	if at <= 0 || at == len(id)-1 {
-		return "", false
-	}
-	left := id[:at]
-	dot := strings.IndexByte(left, '.')
-	if dot < 0 || dot == len(left)-1 {
-		return "", false
-	}
-	tok := left[:dot]
-	if !isReplyToken(tok) {
-		return "", false
-	}
-	return tok, true
-}
-
-// isReplyToken reports whether s has the shape of channels.ReplyToken: 16
-// characters of lower-case base32. Anything else is another sender's id.
-func isReplyToken(s string) bool {
-	if len(s) != len(channels.ReplyToken("", "")) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if !(b >= 'a' && b <= 'z' || b >= '2' && b <= '7') {
-			return false
-		}
-	}
-	return true
 }
 
 func replyToken(m channels.Message) string {

@@ -23,14 +23,14 @@ func TestMessageIDRoundTrip(t *testing.T) {
 		t.Errorf("MessageID = %s, want %s", id, want)
 	}
 	for _, form := range []string{id, strings.Trim(id, "<>"), " " + id + " "} {
-		if tok, ok := ParseMessageID(form); !ok || tok != m.ReplyToken {
-			t.Errorf("ParseMessageID(%q) = %q, %v", form, tok, ok)
+		if tok, ok := channels.ParseMessageID(form); !ok || tok != m.ReplyToken {
+			t.Errorf("channels.ParseMessageID(%q) = %q, %v", form, tok, ok)
 		}
 	}
 	// Without an explicit token the one derived from campaign and recipient
 	// is used, so the journal and the replies side agree.
 	m.ReplyToken = ""
-	if tok, _ := ParseMessageID(c.MessageID(m)); tok != channels.ReplyToken(m.Campaign, m.Recipient) {
+	if tok, _ := channels.ParseMessageID(c.MessageID(m)); tok != channels.ReplyToken(m.Campaign, m.Recipient) {
 		t.Errorf("derived token %q", tok)
 	}
 	other := message("c", "other", "a@example.com")
@@ -46,8 +46,8 @@ func TestMessageIDRoundTrip(t *testing.T) {
 		"<abcdefghijklmnopq.c@acme.example>", // too long
 		"",
 	} {
-		if tok, ok := ParseMessageID(foreign); ok {
-			t.Errorf("ParseMessageID(%q) = %q, true; want false", foreign, tok)
+		if tok, ok := channels.ParseMessageID(foreign); ok {
+			t.Errorf("channels.ParseMessageID(%q) = %q, true; want false", foreign, tok)
 		}
 	}
 }

@@ -186,8 +186,8 @@ func TestSendFullMessageOverSTARTTLSAndAuth(t *testing.T) {
 			if !strings.HasSuffix(id, "@notify.acme.example>") || !strings.Contains(id, ".ship-delay-2025@") {
 				t.Errorf("Message-ID %q does not name the campaign and domain", id)
 			}
-			if tok, ok := ParseMessageID(id); !ok || tok != m.ReplyToken {
-				t.Errorf("ParseMessageID(%q) = %q, %v; want %q", id, tok, ok, m.ReplyToken)
+			if tok, ok := channels.ParseMessageID(id); !ok || tok != m.ReplyToken {
+				t.Errorf("channels.ParseMessageID(%q) = %q, %v; want %q", id, tok, ok, m.ReplyToken)
 			}
 		})
 	}
