@@ -103,6 +103,14 @@ type Checker interface {
 	Check(m Message) []Problem
 }
 
+// QuickChecker is implemented by backends whose Check does costly work
+// that Send repeats anyway (composing an e-mail). The send loop runs
+// QuickCheck, the rest of the rules, before every provider call; `herald
+// check` runs the whole Check.
+type QuickChecker interface {
+	QuickCheck(m Message) []Problem
+}
+
 // Encoder is implemented by backends that can produce the exact bytes they
 // would send for a message: the RFC 5322 message for e-mail, the request body
 // for HTTP APIs. The outbox backend and `herald preview --out` use it.

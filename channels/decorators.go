@@ -196,21 +196,38 @@ func (d *dryRunSender) Send(ctx context.Context, m Message) (Receipt, error) {
 	if err := ctx.Err(); err != nil {
 		return Receipt{}, err
 	}
-	if p := CheckError(d.next, m); p != nil {
+	if p := fullCheckError(d.next, m); p != nil {
 		return Receipt{}, p
 	}
 	return Receipt{}, nil
 }
 
-// CheckError runs s's Checker, if it has one, and returns the first
-// error-severity problem as a Permanent error: a message the provider would
-// refuse is never sent (SPEC 4: send applies check's rules).
+// CheckError runs the rules `herald check` enforces on a message, before
+// a provider call, and returns the first error-severity problem as a
+// Permanent error: a message the provider would refuse is never sent
+// (SPEC 4: send applies check's rules). It runs a backend's QuickCheck
+// where it has one (Send repeats the costly rest), else its Check.
 func CheckError(s Sender, m Message) error {
-	chk, ok := Unwrap(s).(Checker)
-	if !ok {
-		return nil
+	switch chk := Unwrap(s).(type) {
+	case QuickChecker:
+		return firstError(m, chk.QuickCheck(m))
+	case Checker:
+		return firstError(m, chk.Check(m))
 	}
-	for _, p := range chk.Check(m) {
+	return nil
+}
+
+// fullCheckError is CheckError with the whole Check, for a dry run, which
+// never reaches the Send that would do the rest.
+func fullCheckError(s Sender, m Message) error {
+	if chk, ok := Unwrap(s).(Checker); ok {
+		return firstError(m, chk.Check(m))
+	}
+	return nil
+}
+
+func firstError(m Message, problems []Problem) error {
+	for _, p := range problems {
 		if p.Severity == "error" {
 			return PermanentError(&CheckFailure{Channel: m.Channel, Problem: p.Message})
 		}

@@ -14,10 +14,11 @@ import (
 )
 
 var (
-	_ channels.Sender  = (*sender)(nil)
-	_ channels.Closer  = (*sender)(nil)
-	_ channels.Encoder = (*sender)(nil)
-	_ channels.Checker = (*sender)(nil)
+	_ channels.Sender       = (*sender)(nil)
+	_ channels.QuickChecker = (*sender)(nil)
+	_ channels.Closer       = (*sender)(nil)
+	_ channels.Encoder      = (*sender)(nil)
+	_ channels.Checker      = (*sender)(nil)
 )
 
 // sender is a pool of at most cfg.conns SMTP sessions. A Send takes a slot,
@@ -151,6 +152,17 @@ func (s *sender) Encode(m channels.Message) ([]byte, string, error) {
 // Check finds what would make the send fail or disappoint, without the
 // network.
 func (s *sender) Check(m channels.Message) []channels.Problem {
+	ps := s.QuickCheck(m)
+	if _, err := s.cfg.composer.Compose(m); err != nil && parseRecipient(m.To) == nil {
+		ps = append(ps, channels.Problem{Severity: "error", Message: err.Error()})
+	}
+	return ps
+}
+
+// QuickCheck is Check without composing the message: Send composes it
+// anyway and refuses one that does not compose, so the checks run before
+// every call need not build it twice.
+func (s *sender) QuickCheck(m channels.Message) []channels.Problem {
 	var ps []channels.Problem
 	add := func(sev, format string, a ...any) {
 		ps = append(ps, channels.Problem{Severity: sev, Message: fmt.Sprintf(format, a...)})
@@ -172,9 +184,6 @@ func (s *sender) Check(m channels.Message) []channels.Problem {
 		if u, err := url.Parse(m.UnsubscribeURL); err != nil || u.Scheme != "https" {
 			add("warning", "unsubscribe link %q is not https: List-Unsubscribe-Post (one-click, RFC 8058) is left out; set public_url to an https:// address", m.UnsubscribeURL)
 		}
-	}
-	if _, err := s.cfg.composer.Compose(m); err != nil && parseRecipient(m.To) == nil {
-		add("error", "%v", err)
 	}
 	return ps
 }
