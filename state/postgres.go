@@ -145,8 +145,18 @@ func scrub(err error, location string) error {
 	if !has || pw == "" || !strings.Contains(err.Error(), pw) {
 		return err
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), pw, "***"))
+	return &scrubbedError{msg: strings.ReplaceAll(err.Error(), pw, "***"), err: err}
 }
+
+// scrubbedError shows a message with the password replaced and keeps the
+// error beneath reachable for errors.As.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 // init connects and applies the migrations once per process.
 func (p *Postgres) init(ctx context.Context) error {
