@@ -224,16 +224,14 @@ func (r *sendRun) stopped(channel string) error {
 	return r.sum.Stopped[channel]
 }
 
-// stopChannel stops a channel for the rest of the run; it reports whether
-// this call stopped it (the first one does).
-func (r *sendRun) stopChannel(channel string, err error) bool {
+// stopChannel stops a channel for the rest of the run; the first error
+// that stops it is kept.
+func (r *sendRun) stopChannel(channel string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.sum.Stopped[channel] != nil {
-		return false
+	if r.sum.Stopped[channel] == nil {
+		r.sum.Stopped[channel] = err
 	}
-	r.sum.Stopped[channel] = err
-	return true
 }
 
 // fail stops the whole run after a journal write failed: without a durable
@@ -592,6 +590,11 @@ func (r *sendRun) deliver(row *planRow) {
 			return
 		}
 		rc, err := ch.Call.Send(r.callCtx, msg)
+		if channels.ClassOf(err) == channels.Channel {
+			// Stopped before the slot is free: no later call starts, so
+			// at most `concurrency` calls meet a refusing provider.
+			r.stopChannel(ch.Name, err)
+		}
 		release()
 		if !r.outcome(row, i, cand, entry, ev, rc, err, last, leave) {
 			return
@@ -647,7 +650,7 @@ func (r *sendRun) outcome(row *planRow, i int, cand candidate, entry state.Entry
 		// plain rerun sends it, and the channel stops here.
 		entry.Status, entry.Error = state.StatusSkipped, "not sent, channel stopped: "+err.Error()
 		r.record(entry)
-		if r.stopChannel(ch.Name, err) {
+		if r.stopped(ch.Name) == err { // this call's refusal stopped it: say so once
 			ev.Status, ev.Err = EventChannelStopped, err
 			report(opts, ev)
 		}
