@@ -108,7 +108,8 @@ func (f *Files) Journal(ctx context.Context, campaign string, opts JournalOption
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	j := &fileJournal{file: f.journal, opts: opts}
+	j := &fileJournal{file: f.journal}
+	j.opts = opts
 	// Load under the journal's lock so the first batch reads exactly what
 	// others appended after this point.
 	err := f.journal.batch(func([][]byte) ([][]byte, error) {
@@ -129,12 +130,43 @@ func (f *Files) Journal(ctx context.Context, campaign string, opts JournalOption
 // the last one, so the index (and so the frequency limit) is current at the
 // moment an attempt is granted.
 type fileJournal struct {
-	file   *appendFile
+	journalBatch
+	file *appendFile
+}
+
+// journalBatch is what every store's journal shares: entries go out
+// through group commit (the store's write func), and those committed go
+// into the index the run's look-ups read.
+type journalBatch struct {
 	opts   JournalOptions
 	commit groupCommit[*pending]
 
-	mu sync.RWMutex // guards ix
+	mu sync.RWMutex // guards ix (and a store's own read cursor)
 	ix *Index
+}
+
+// add commits entries and records the ones committed in the index. A
+// refused one (p.err set by the write) is not recorded.
+func (j *journalBatch) add(entries ...Entry) ([]*pending, error) {
+	ps := make([]*pending, len(entries))
+	for i, e := range entries {
+		if e.Time.IsZero() {
+			e.Time = j.opts.Now()
+		}
+		e.Time = e.Time.UTC().Truncate(time.Millisecond)
+		ps[i] = &pending{e: e}
+	}
+	if err := j.commit.add(ps...); err != nil {
+		return ps, err
+	}
+	j.mu.Lock()
+	for _, p := range ps {
+		if p.err == nil {
+			j.ix.Add(p.e)
+		}
+	}
+	j.mu.Unlock()
+	return ps, nil
 }
 
 type pending struct {
@@ -178,30 +210,9 @@ func (j *fileJournal) write(batch []*pending) error {
 	})
 }
 
-func (j *fileJournal) add(ctx context.Context, entries ...Entry) ([]*pending, error) {
-	ps := make([]*pending, len(entries))
-	for i, e := range entries {
-		if e.Time.IsZero() {
-			e.Time = j.opts.Now()
-		}
-		ps[i] = &pending{e: e}
-	}
-	if err := j.commit.add(ps...); err != nil {
-		return ps, err
-	}
-	j.mu.Lock()
-	for _, p := range ps {
-		if p.err == nil {
-			j.ix.Add(p.e)
-		}
-	}
-	j.mu.Unlock()
-	return ps, nil
-}
-
 func (j *fileJournal) Attempt(ctx context.Context, e Entry) error {
 	e.Status = StatusAttempt
-	ps, err := j.add(ctx, e)
+	ps, err := j.add(e)
 	if err != nil {
 		return err
 	}
@@ -213,7 +224,7 @@ func (j *fileJournal) Attempt(ctx context.Context, e Entry) error {
 }
 
 func (j *fileJournal) Record(ctx context.Context, entries ...Entry) error {
-	_, err := j.add(ctx, entries...)
+	_, err := j.add(entries...)
 	return err
 }
 

@@ -23,14 +23,11 @@ import (
 // other senders appended since the last batch is read in the same
 // transaction, so the index stays current.
 type pgJournal struct {
-	p        *Postgres
-	campaign string
-	opts     JournalOptions
-	worker   string
-	commit   groupCommit[*pending]
+	journalBatch // its mu also guards cur
+	p            *Postgres
+	campaign     string
+	worker       string
 
-	mu  sync.RWMutex // guards ix and cur
-	ix  *Index
 	cur journalCursor // the journal rows the index has
 
 	stop      chan struct{}
@@ -49,7 +46,8 @@ func (p *Postgres) Journal(ctx context.Context, campaign string, opts JournalOpt
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	j := &pgJournal{p: p, campaign: campaign, opts: opts, worker: newWorkerID(), stop: make(chan struct{})}
+	j := &pgJournal{p: p, campaign: campaign, worker: newWorkerID(), stop: make(chan struct{})}
+	j.opts = opts
 	host, _ := os.Hostname()
 	if _, err := p.pool.Exec(ctx, `INSERT INTO workers (id, host, pid, campaign, started_at, seen_at) VALUES ($1, $2, $3, $4, now(), now())`,
 		j.worker, host, os.Getpid(), campaign); err != nil {
@@ -401,31 +399,9 @@ func (j *pgJournal) closeClaims(b *pgx.Batch, batch []*pending) {
 		WHERE c.attempt <= excluded.attempt AND c.state <> 'sent'`, j.campaign, j.worker, recs, states, atts, chans, addrs, locs)
 }
 
-func (j *pgJournal) add(ctx context.Context, entries ...Entry) ([]*pending, error) {
-	ps := make([]*pending, len(entries))
-	for i, e := range entries {
-		if e.Time.IsZero() {
-			e.Time = j.opts.Now()
-		}
-		e.Time = e.Time.UTC().Truncate(time.Millisecond)
-		ps[i] = &pending{e: e}
-	}
-	if err := j.commit.add(ps...); err != nil {
-		return ps, err
-	}
-	j.mu.Lock()
-	for _, p := range ps {
-		if p.err == nil {
-			j.ix.Add(p.e)
-		}
-	}
-	j.mu.Unlock()
-	return ps, nil
-}
-
 func (j *pgJournal) Attempt(ctx context.Context, e Entry) error {
 	e.Status = StatusAttempt
-	ps, err := j.add(ctx, e)
+	ps, err := j.add(e)
 	if err != nil {
 		return err
 	}
@@ -433,7 +409,7 @@ func (j *pgJournal) Attempt(ctx context.Context, e Entry) error {
 }
 
 func (j *pgJournal) Record(ctx context.Context, entries ...Entry) error {
-	_, err := j.add(ctx, entries...)
+	_, err := j.add(entries...)
 	return err
 }
 

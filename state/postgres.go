@@ -142,10 +142,11 @@ func scrub(err error, location string) error {
 		return err
 	}
 	pw, has := u.User.Password()
-	if !has || pw == "" || !strings.Contains(err.Error(), pw) {
+	msg := err.Error() // scrubbed of the password, not classified
+	if !has || pw == "" || !strings.Contains(msg, pw) {
 		return err
 	}
-	return &scrubbedError{msg: strings.ReplaceAll(err.Error(), pw, "***"), err: err}
+	return &scrubbedError{msg: strings.ReplaceAll(msg, pw, "***"), err: err}
 }
 
 // scrubbedError shows a message with the password replaced and keeps the
