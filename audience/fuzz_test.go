@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"slices"
 	"testing"
 
@@ -142,6 +143,30 @@ func FuzzPhone(f *testing.F) {
 		}
 		if want := phonenumbers.Format(num, phonenumbers.E164); e164 != want || region != libRegion {
 			t.Fatalf("fast path gives %s %s for %q, library %s %s", e164, region, s, want, libRegion)
+		}
+	})
+}
+
+// FuzzPlainAddress holds the e-mail fast path to net/mail: whatever it
+// accepts, net/mail accepts as the same address with no display name, so
+// skipping the parser never changes a result.
+func FuzzPlainAddress(f *testing.F) {
+	for _, s := range []string{"customer1@example.com", "a.b+tag@mail.example.co.id", "x@y", "a..b@example.com",
+		".a@example.com", "a@example.com.", "\"q\"@example.com", "a@[127.0.0.1]", "Name <a@example.com>", "a@b@c.com",
+		"ünï@example.com", "a@-x.example", "!#$%&'*+-/=?^_`{|}~@example.com", "@example.com", "a@"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		at, ok := plainAddress(s)
+		if !ok {
+			return
+		}
+		a, err := mail.ParseAddress(s)
+		if err != nil {
+			t.Fatalf("fast path accepts %q, net/mail refuses it: %v", s, err)
+		}
+		if a.Name != "" || a.Address != s || s[at] != '@' {
+			t.Fatalf("fast path accepts %q as itself, net/mail reads name %q address %q", s, a.Name, a.Address)
 		}
 	})
 }

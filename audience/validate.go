@@ -146,6 +146,9 @@ func (vr *validator) check(rec *record) (*Recipient, RowErrors) {
 // normEmail checks an address with net/mail and lower-cases its domain
 // (the local part is left alone: some servers treat it case-sensitively).
 func normEmail(s string) (string, error) {
+	if at, ok := plainAddress(s); ok {
+		return lowerDomain(s, at), nil
+	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {
 		return "", fmt.Errorf("not a valid e-mail address (%s): write it like name@example.com", clip(strings.TrimPrefix(err.Error(), "mail: ")))
@@ -158,10 +161,58 @@ func normEmail(s string) (string, error) {
 	if !strings.Contains(domain, ".") && !strings.HasPrefix(domain, "[") {
 		return "", fmt.Errorf("the domain %s has no dot: check for a missing \".com\" or similar", quote(domain))
 	}
-	if low := strings.ToLower(domain); low != domain {
-		return a.Address[:at+1] + low, nil
+	return lowerDomain(a.Address, at), nil
+}
+
+func lowerDomain(addr string, at int) string {
+	if domain := addr[at+1:]; strings.ToLower(domain) != domain {
+		return addr[:at+1] + strings.ToLower(domain)
 	}
-	return a.Address, nil
+	return addr
+}
+
+// plainAddress recognises the addresses nearly every audience holds,
+// local@domain with ASCII dot-atoms on both sides and a dot in the domain,
+// without net/mail's parser (a fifth of checking a million rows). For such
+// an address net/mail returns the address unchanged, so the result is the
+// same; anything else (quotes, comments, brackets, non-ASCII, a display
+// name) goes through net/mail. It returns the index of the '@'.
+func plainAddress(s string) (int, bool) {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || !dotAtom(s[:at], isAtext) || !dotAtom(s[at+1:], isDomainChar) {
+		return 0, false
+	}
+	return at, strings.IndexByte(s[at+1:], '.') > 0
+}
+
+// dotAtom reports whether s is one or more runs of ok bytes joined by
+// single dots.
+func dotAtom(s string, ok func(byte) bool) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '.' {
+			if s[i-1] == '.' {
+				return false
+			}
+			continue
+		}
+		if !ok(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isAtext is RFC 5322's atext, ASCII only.
+func isAtext(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+}
+
+func isDomainChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
 }
 
 // normCountry accepts an ISO 3166-1 alpha-2 code in any case and returns it

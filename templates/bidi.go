@@ -109,6 +109,35 @@ func strongDirections(s string) (ltr, rtl bool) {
 	return
 }
 
+// mayHoldRTL reports whether s has a UTF-8 sequence in one of the blocks
+// where right-to-left letters live (U+0590-U+08FF, U+FB1D-U+FEFF, U+10800-
+// U+10FFF, U+1E800-U+1EFFF), looking at bytes only. Most values are ASCII,
+// Latin, CJK or Indic text and are cleared here without decoding a rune;
+// the rest go through the bidi tables.
+func mayHoldRTL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0xD6 {
+			continue
+		}
+		var next byte
+		if i+1 < len(s) {
+			next = s[i+1]
+		}
+		switch {
+		case c <= 0xDF: // U+0580-U+07FF
+			return true
+		case c == 0xE0 && next >= 0xA0 && next <= 0xA3: // U+0800-U+08FF
+			return true
+		case c == 0xEF && next >= 0xAC: // U+FB00-U+FFFF
+			return true
+		case c == 0xF0 && (next == 0x90 || next == 0x9E): // U+10000-U+10FFF, U+1E000-U+1EFFF
+			return true
+		}
+	}
+	return false
+}
+
 const (
 	fsi = "\u2068" // FIRST STRONG ISOLATE
 	pdi = "\u2069" // POP DIRECTIONAL ISOLATE

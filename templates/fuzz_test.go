@@ -48,3 +48,16 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMayHoldRTL holds the byte prefilter to the bidi tables: a string it
+// clears has no right-to-left letter.
+func FuzzMayHoldRTL(f *testing.F) {
+	for _, s := range []string{"Sunita", "सुनिता", "محمد", "שלום", "山田", "Ünïcødé", "ࡀ", "ﭐ", "𐤀", "𞤀", "\xef", "\xe0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if _, rtl := strongDirections(s); rtl && !mayHoldRTL(s) {
+			t.Fatalf("%q has a right-to-left letter the prefilter clears", s)
+		}
+	})
+}

@@ -485,6 +485,9 @@ func needsIsolation(data map[string]any) bool {
 	for _, v := range data {
 		switch x := v.(type) {
 		case string:
+			if !mayHoldRTL(x) {
+				continue
+			}
 			if _, rtl := strongDirections(x); rtl {
 				return true
 			}
