@@ -65,6 +65,14 @@ type planRow struct {
 	// rendered and shared by the others (fallbacks differ only in their
 	// channel's fields); see Planner.data.
 	data map[string]any
+
+	// first is the first candidate's message, built while the row was
+	// planned by a dry run's single pass (see feed), so deliver does not
+	// render it again; nil otherwise.
+	first *channels.Message
+	// problems are the row's messages that do not render, found by that
+	// pass: the run refuses to start on them, as prepass does.
+	problems []error
 }
 
 // Release hands the row's template data back for reuse by a later row;

@@ -155,8 +155,9 @@ func Send(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (*Sum
 		}
 		defer unlock()
 	}
-	if c.Audience == "-" {
-		// send reads the audience twice (validation, then sending).
+	if c.Audience == "-" && (!opts.DryRun || opts.Wait) {
+		// send reads the audience twice (validation, then sending), and
+		// again on each pass of --wait; a dry run without --wait once.
 		path, cleanup, err := audience.Spool(ctx, os.Stdin, maxStdinAudience)
 		if err != nil {
 			return nil, fmt.Errorf("reading the audience from standard input: %w", err)
@@ -252,9 +253,13 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 		return nil, err
 	}
 	// Validate first: nothing is sent from a campaign whose audience or
-	// templates fail for a recipient who would get a message now.
-	if err := prepass(ctx, p, c, opts); err != nil {
-		return nil, err
+	// templates fail for a recipient who would get a message now. A dry
+	// run sends nothing, so it validates as it goes, in one pass over the
+	// audience (see feed), and ends with the same error.
+	if !opts.DryRun {
+		if err := prepass(ctx, p, c, opts); err != nil {
+			return nil, err
+		}
 	}
 	var journal state.Journal
 	if opts.DryRun {
@@ -316,7 +321,8 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 		}
 		skips = skips[:0]
 	}
-	feedErr := feed(run.feedCtx, p, c, opts, func(row *planRow) {
+	problems := &InvalidRowsError{}
+	feedErr := feed(run.feedCtx, p, c, opts, problems, func(row *planRow) {
 		run.mu.Lock()
 		defer run.mu.Unlock()
 		sum := run.sum
@@ -364,6 +370,9 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 	if run.stopErr != nil {
 		return run.sum, run.stopErr
 	}
+	if feedErr == nil && problems.Total > 0 {
+		return nil, problems
+	}
 	return run.sum, feedErr
 }
 
@@ -393,7 +402,14 @@ func retryable(row *planRow, now time.Time, opts SendOptions) bool {
 
 // feed streams the audience, plans each row (on every core) and hands
 // sendable rows to send in file order; the rest are counted through note.
-func feed(ctx context.Context, p *planner, c *Campaign, opts SendOptions, note func(*planRow), send func(*planRow) bool, invalid *int) error {
+//
+// In a dry run feed also does prepass's work, so the audience is read and
+// each message rendered once: every due row's messages are rendered where
+// the row is planned (the first candidate's kept for deliver, the
+// fallbacks' into a discarding writer), and invalid rows and messages
+// that do not render go to problems instead of being sent. The run then
+// ends with prepass's error; only what it reported before stays.
+func feed(ctx context.Context, p *planner, c *Campaign, opts SendOptions, problems *InvalidRowsError, note func(*planRow), send func(*planRow) bool, invalid *int) error {
 	r, err := audience.OpenContext(ctx, c.Audience, c.AudienceOptions(p.Config.ChannelNames()))
 	if err != nil {
 		return err
@@ -409,13 +425,27 @@ func feed(ctx context.Context, p *planner, c *Campaign, opts SendOptions, note f
 		if retryable(row, p.Now, opts) {
 			row.State = StateDue
 		}
+		if opts.DryRun && row.State == StateDue {
+			validateRow(p, c, row)
+		}
 		return row
 	}, func(_ *audience.Recipient, row *planRow, rowErr error) error {
 		if rowErr != nil {
+			if opts.DryRun && !opts.SkipInvalid {
+				problems.add(rowErr)
+				return nil
+			}
 			*invalid++
 			if opts.Invalid != nil {
 				opts.Invalid(rowErr)
 			}
+			return nil
+		}
+		if row != nil && row.problems != nil {
+			for _, e := range row.problems {
+				problems.add(e)
+			}
+			row.Release()
 			return nil
 		}
 		if row == nil {
@@ -465,7 +495,7 @@ func prepass(ctx context.Context, p *planner, c *Campaign, opts SendOptions) err
 		var errs []error
 		for _, cand := range row.Candidates {
 			if err := p.Validate(row, cand); err != nil {
-				errs = append(errs, fmt.Errorf("%s:%d: recipient %q, channel %s: %w", c.Audience, rec.Line, rec.ID, cand.Channel.Name, err))
+				errs = append(errs, renderProblem(c, row, cand, err))
 			}
 		}
 		return errs
@@ -490,6 +520,29 @@ func prepass(ctx context.Context, p *planner, c *Campaign, opts SendOptions) err
 	return nil
 }
 
+func renderProblem(c *Campaign, row *planRow, cand candidate, err error) error {
+	return fmt.Errorf("%s:%d: recipient %q, channel %s: %w", c.Audience, row.Recipient.Line, row.Recipient.ID, cand.Channel.Name, err)
+}
+
+// validateRow renders a due row's messages for a dry run's single pass:
+// the first candidate's is kept for deliver, the fallbacks' are dropped.
+func validateRow(p *planner, c *Campaign, row *planRow) {
+	for i, cand := range row.Candidates {
+		var err error
+		if i == 0 {
+			var msg channels.Message
+			if msg, err = p.Message(row, cand); err == nil {
+				row.first = &msg
+			}
+		} else {
+			err = p.Validate(row, cand)
+		}
+		if err != nil {
+			row.problems = append(row.problems, renderProblem(c, row, cand, err))
+		}
+	}
+}
+
 // deliver sends one row: the chosen channel, then each fallback after a
 // failure that proves the message was not accepted. Each provider call
 // holds its channel's gate while its attempt is made durable and the call
@@ -508,7 +561,13 @@ func (r *sendRun) deliver(row *planRow) {
 			return
 		}
 		entry := state.Entry{Campaign: p.Campaign.Name, Recipient: row.Recipient.ID, Channel: ch.Name, Address: cand.Address, Locale: row.Locale}
-		msg, err := p.Message(row, cand)
+		var msg channels.Message
+		var err error
+		if i == 0 && row.first != nil {
+			msg, row.first = *row.first, nil
+		} else {
+			msg, err = p.Message(row, cand)
+		}
 		if err != nil {
 			// A template that does not render will not render on retry.
 			err = channels.PermanentError(err)
