@@ -385,7 +385,11 @@ func (r *Reader) emit(s *slot) (*Recipient, error) {
 	// Every row with an id counts, valid or not: a later row with the
 	// same id is a duplicate of this line either way.
 	if id := rec.std[colID]; id != "" {
-		if first, dup := r.seen.add(id, rec.line); dup {
+		first, dup, err := r.seen.add(id, rec.line)
+		if err != nil {
+			return nil, err
+		}
+		if dup {
 			e := &RowError{File: r.name, Line: rec.line, Column: stdNames[colID], Value: id,
 				Err: fmt.Errorf("duplicate of line %d", first)}
 			errs = slices.Insert(errs, len(rec.problems), e)

@@ -2,6 +2,7 @@ package audience
 
 import (
 	"encoding/binary"
+	"errors"
 	"hash/maphash"
 )
 
@@ -12,66 +13,93 @@ import (
 //
 // Each id is written once, with its line, into an append-only arena of byte
 // chunks: uvarint(len(id)), the id bytes, uvarint(line). An open-addressing
-// table (linear probing) holds one uint64 per slot: the entry's arena
-// reference plus 24 bits of the id's hash as a tag, so a probe only reads
-// the arena when the tag matches, which for a new id happens about once in
-// 16 million probes. A million ids like "c-123456" take 16 MB of table
-// (2^21 slots, kept at most 3/4 full) and 12 MB of arena: 28 MB measured
-// (TestIDSetMillionMemory), against 61 MB for the map[string]int of
-// interned ids this replaced, and 36 MB for a map[uint64]uint32 from a
-// 64-bit hash of the id to its line. That map would also be inexact: for a
-// million ids, odds of about 3e-8 (n²/2⁶⁵) that two different ids share a
-// hash, and with no id stored the reader could not tell, so it would
-// reject a valid row as a "duplicate" of an unrelated one.
+// table (linear probing) holds one uint32 per slot: the entry's arena
+// reference in the low refBits bits and, above it, the top bits of the
+// id's hash as a tag, so a probe reads the arena only when the tag
+// matches. refBits grows with the arena (the table is rebuilt when an
+// entry's reference does not fit), leaving 7 bits of tag at a million ids:
+// a new id then reads the arena about once in 40 adds. A million ids like
+// "c-123456" take 8 MB of table (2^21 slots, kept at most 3/4 full) and 12
+// MB of arena: 20 MB (TestIDSetMillionMemory), against 28 MB with 64-bit
+// slots, 61 MB for the map[string]int of interned ids this replaced, and
+// 36 MB for a map[uint64]uint32 from a 64-bit hash of the id to its line.
+// That map would also be inexact: for a million ids, odds of about 3e-8
+// (n²/2⁶⁵) that two different ids share a hash, and with no id stored the
+// reader could not tell, so it would reject a valid row as a "duplicate"
+// of an unrelated one.
 type idSet struct {
-	seed   maphash.Seed
-	slots  []uint64 // 0 is empty; otherwise tag<<refBits | (ref+1)
-	count  int
-	limit  int // grow when count reaches it
-	chunks [][]byte
+	seed    maphash.Seed
+	slots   []uint32 // 0 is empty; otherwise tag<<refBits | (ref+1)
+	refBits uint     // at most 32: the arena then holds 4 GiB
+	count   int
+	limit   int // grow when count reaches it
+	chunks  [][]byte
 }
 
 const (
-	// refBits of a slot reference an entry: chunk index << chunkBits | offset.
-	// 40 bits address 2^20 chunks of up to 1 MB, far more than memory holds.
-	refBits = 40
-	refMask = 1<<refBits - 1
-
+	// A reference is chunk index << chunkBits | offset.
 	chunkBits = 20
 	maxChunk  = 1 << chunkBits // an entry never starts at an offset beyond this
 	minChunk  = 4 << 10        // small files get a small arena
 	minSlots  = 1 << 10
+	// minRefBits leaves 8 bits of tag while the arena is under 16 MB.
+	minRefBits = 24
 )
+
+// ErrTooManyIDs is returned when the ids of one audience fill the 4 GiB
+// the duplicate check can address (hundreds of millions of ids).
+var ErrTooManyIDs = errors.New("the audience has more ids than one run can check for duplicates (4 GiB of ids): split it into several files or campaigns")
 
 func (s *idSet) init() {
 	s.seed = maphash.MakeSeed()
-	s.slots = make([]uint64, minSlots)
+	s.slots = make([]uint32, minSlots)
+	s.refBits = minRefBits
 	s.limit = minSlots / 4 * 3
 }
 
 // add records id at line; when id was already there it returns the first
 // line and true.
-func (s *idSet) add(id string, line int) (int, bool) {
+func (s *idSet) add(id string, line int) (int, bool, error) {
 	if s.count >= s.limit {
-		s.grow()
+		s.rebuild(2*len(s.slots), s.refBits)
 	}
 	h := maphash.String(s.seed, id)
-	// The tag is the top 24 bits of the hash and the slot comes from the
-	// low bits: independent, so ids that share a slot still differ by tag.
-	tag := h >> refBits
-	mask := uint64(len(s.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		v := s.slots[i]
-		if v == 0 {
-			s.slots[i] = tag<<refBits | (s.store(id, line) + 1)
-			s.count++
-			return 0, false
-		}
-		if v>>refBits == tag {
-			if got, first := s.entry(v&refMask - 1); string(got) == id {
-				return first, true
+	for {
+		// The tag is the top bits of the hash and the slot comes from the
+		// low bits: independent, so ids that share a slot still differ by
+		// tag.
+		// (At 32 bits of reference the shifts leave no tag: every probe
+		// compares ids.)
+		tag := uint32(h>>(32+s.refBits)) << s.refBits
+		tagMask := ^uint32(0) << s.refBits
+		mask := uint64(len(s.slots) - 1)
+		i := h & mask
+		for ; s.slots[i] != 0; i = (i + 1) & mask {
+			if v := s.slots[i]; v&tagMask == tag {
+				if got, first := s.entry(uint64(v&^tagMask) - 1); string(got) == id {
+					return first, true, nil
+				}
 			}
 		}
+		ref := s.store(id, line) + 1
+		if ref < 1<<s.refBits {
+			s.slots[i] = tag | uint32(ref)
+			s.count++
+			return 0, false, nil
+		}
+		// The arena outgrew the references: take bits from the tag and
+		// look for the slot again in the rebuilt table. The entry stays in
+		// the arena, where the rebuild finds it: it is in the table now.
+		bits := s.refBits
+		for ref >= 1<<bits {
+			bits++
+		}
+		if bits > 32 {
+			return 0, false, ErrTooManyIDs
+		}
+		s.rebuild(len(s.slots), bits)
+		s.count++
+		return 0, false, nil
 	}
 }
 
@@ -111,11 +139,12 @@ func (s *idSet) entry(ref uint64) ([]byte, int) {
 	return id, int(line)
 }
 
-// grow doubles the table and re-inserts every entry, walking the arena in
-// the order the ids came (sequential reads) and hashing them again, which
-// costs far less than keeping the full hash in every slot.
-func (s *idSet) grow() {
-	slots := make([]uint64, 2*len(s.slots))
+// rebuild makes a table of size slots whose references have refBits bits
+// and re-inserts every entry, walking the arena in the order the ids came
+// (sequential reads) and hashing them again, which costs far less than
+// keeping the full hash in every slot.
+func (s *idSet) rebuild(size int, refBits uint) {
+	slots := make([]uint32, size)
 	mask := uint64(len(slots) - 1)
 	for ci, c := range s.chunks {
 		for off := 0; off < len(c); {
@@ -129,9 +158,9 @@ func (s *idSet) grow() {
 			for slots[i] != 0 {
 				i = (i + 1) & mask
 			}
-			slots[i] = (h>>refBits)<<refBits | (ref + 1)
+			slots[i] = uint32(h>>(32+refBits))<<refBits | uint32(ref+1)
 		}
 	}
-	s.slots = slots
+	s.slots, s.refBits = slots, refBits
 	s.limit = len(slots) / 4 * 3
 }

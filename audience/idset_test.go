@@ -20,7 +20,7 @@ func TestIDSetMillionMemory(t *testing.T) {
 	var s idSet
 	s.init()
 	for i := range 1_000_000 {
-		if _, dup := s.add("c-"+strconv.Itoa(i+1), i+2); dup {
+		if _, dup, _ := s.add("c-"+strconv.Itoa(i+1), i+2); dup {
 			t.Fatalf("c-%d reported as a duplicate", i+1)
 		}
 	}
@@ -31,7 +31,7 @@ func TestIDSetMillionMemory(t *testing.T) {
 		arena += cap(c)
 	}
 	t.Logf("1,000,000 ids: %.1f MB in use (table %.1f MB, arena %.1f MB)", float64(after.HeapAlloc-before.HeapAlloc)/(1<<20),
-		float64(8*len(s.slots))/(1<<20), float64(arena)/(1<<20))
+		float64(4*len(s.slots))/(1<<20), float64(arena)/(1<<20))
 	runtime.KeepAlive(&s)
 }
 
@@ -51,7 +51,7 @@ func BenchmarkIDSet(b *testing.B) {
 		var s idSet
 		s.init()
 		for i, id := range ids {
-			if _, dup := s.add(id, i+2); dup {
+			if _, dup, _ := s.add(id, i+2); dup {
 				b.Fatalf("%s reported as a duplicate", id)
 			}
 		}

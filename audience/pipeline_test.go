@@ -365,14 +365,26 @@ func TestIDSetTellsIDsApart(t *testing.T) {
 	for i := range 50_000 {
 		ids = append(ids, fmt.Sprintf("id-%d", i))
 	}
-	for i, id := range ids {
-		if first, dup := s.add(id, i+2); dup {
-			t.Fatalf("%.20q reported as a duplicate of line %d", id, first)
-		}
+	// Ids of a chunk each push the arena past 16 MB, beyond what the
+	// first references address: the table trades tag bits for reference
+	// bits and still tells every id apart.
+	for i := range 24 {
+		ids = append(ids, fmt.Sprintf("%d-%s", i, long))
 	}
 	for i, id := range ids {
-		if first, dup := s.add(id, 1_000_000); !dup || first != i+2 {
-			t.Fatalf("%.20q again: got (%d, %v), want (%d, true)", id, first, dup, i+2)
+		if first, dup, err := s.add(id, i+2); dup || err != nil {
+			t.Fatalf("%.20q reported as a duplicate of line %d (%v)", id, first, err)
 		}
+	}
+	if s.refBits <= minRefBits {
+		t.Fatalf("references still have %d bits with a %d-chunk arena", s.refBits, len(s.chunks))
+	}
+	for i, id := range ids {
+		if first, dup, err := s.add(id, 1_000_000); !dup || first != i+2 || err != nil {
+			t.Fatalf("%.20q again: got (%d, %v, %v), want (%d, true)", id, first, dup, err, i+2)
+		}
+	}
+	if s.count != len(ids) {
+		t.Fatalf("the set counts %d ids, want %d", s.count, len(ids))
 	}
 }

@@ -65,6 +65,10 @@ type planRow struct {
 	// rendered and shared by the others (fallbacks differ only in their
 	// channel's fields); see Planner.data.
 	data map[string]any
+	// dataRTL is templates.NeedsIsolation of the columns in data, worked
+	// out when data is filled; the fields each candidate sets over them
+	// are checked on their own.
+	dataRTL bool
 
 	// first is the first candidate's message, built while the row was
 	// planned by a dry run's single pass (see feed), so deliver does not
@@ -390,6 +394,7 @@ func (p *planner) data(row *planRow, cand candidate) (map[string]any, string) {
 		data["locale"] = row.Locale
 		data["send_at"] = row.SendAt
 		row.data = data
+		row.dataRTL = templates.NeedsIsolation(data)
 	}
 	data["channel"] = cand.Channel.Name
 	unsub := ""
@@ -400,10 +405,23 @@ func (p *planner) data(row *planRow, cand candidate) (map[string]any, string) {
 	return data, unsub
 }
 
+// isolate says whether a candidate's message data may print a
+// right-to-left letter: the row's columns, checked once, or the fields
+// of the candidate's own.
+func (row *planRow) isolate(data map[string]any) *bool {
+	rtl := row.dataRTL
+	for _, k := range [...]string{"channel", "unsubscribe_url"} {
+		s, _ := data[k].(string)
+		rtl = rtl || templates.HasRTL(s)
+	}
+	return &rtl
+}
+
 func (p *planner) request(row *planRow, cand candidate, data map[string]any) templates.Request {
 	return templates.Request{
 		Locale: row.Locale, Sections: cand.Channel.Sections, Data: data, Zone: row.Zone,
 		Email: cand.Channel.Kind == channels.KindEmail, CustomerLocale: row.Recipient.Locale,
+		DataRTL: row.isolate(data),
 	}
 }
 

@@ -109,6 +109,15 @@ func strongDirections(s string) (ltr, rtl bool) {
 	return
 }
 
+// HasRTL reports whether s has a right-to-left letter (Hebrew, Arabic...).
+func HasRTL(s string) bool {
+	if !mayHoldRTL(s) {
+		return false
+	}
+	_, rtl := strongDirections(s)
+	return rtl
+}
+
 // mayHoldRTL reports whether s has a UTF-8 sequence in one of the blocks
 // where right-to-left letters live (U+0590-U+08FF, U+FB1D-U+FEFF, U+10800-
 // U+10FFF, U+1E800-U+1EFFF), looking at bytes only. Most values are ASCII,

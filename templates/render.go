@@ -134,6 +134,10 @@ type Request struct {
 	// right-to-left, the HTML is marked with the template's direction and
 	// language (see RenderMessage).
 	CustomerLocale string
+	// DataRTL, when set, is NeedsIsolation(Data) worked out by the caller
+	// once for several messages that share their data (a row's channel
+	// and its fallbacks), instead of once per message.
+	DataRTL *bool
 }
 
 // Render renders the first section of sections (the channel's preference
@@ -205,7 +209,7 @@ func (s *Set) render(r Request, discard bool) (Content, error) {
 	if err != nil {
 		return Content{}, err
 	}
-	if b.plain != nil && !needsIsolation(data) {
+	if b.plain != nil && !r.needsIsolation() {
 		b = b.plain
 	}
 	sec, bs := f.sections[name], b.sections[name]
@@ -476,19 +480,23 @@ func (s *Set) applyLayouts(f *file, b *boundFile, c *Content, data map[string]an
 	return nil
 }
 
-// needsIsolation reports whether the data of a message to a left-to-right
+func (r Request) needsIsolation() bool {
+	if r.DataRTL != nil {
+		return *r.DataRTL
+	}
+	return NeedsIsolation(r.Data)
+}
+
+// NeedsIsolation reports whether the data of a message to a left-to-right
 // file may print a right-to-left letter, so that its values need
 // isolation. Only the data can bring one in: the file's own text and its
 // locale's formats are left-to-right. Values of other types than plain
 // strings and numbers are taken to need it.
-func needsIsolation(data map[string]any) bool {
+func NeedsIsolation(data map[string]any) bool {
 	for _, v := range data {
 		switch x := v.(type) {
 		case string:
-			if !mayHoldRTL(x) {
-				continue
-			}
-			if _, rtl := strongDirections(x); rtl {
+			if HasRTL(x) {
 				return true
 			}
 		case nil, bool, int, int64, float64, time.Time:
