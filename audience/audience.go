@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -82,7 +83,44 @@ type Recipient struct {
 	// the file (surrounding spaces removed): custom attributes with their raw
 	// values and standard columns with their normalised values. It is the
 	// data templates see.
-	Fields map[string]string
+	Fields Fields
+}
+
+// Fields are a row's columns by header name, in file order. The names are
+// the file's header, shared by its rows, so a row carries only its values
+// (a map per row was most of what reading a million rows allocated).
+type Fields struct {
+	names, values []string // aligned; a column with no name ("") is left out
+}
+
+// Get returns the value of the column named name (exactly as written).
+func (f Fields) Get(name string) (string, bool) {
+	for i, n := range f.names {
+		if n == name && n != "" {
+			return f.values[i], true
+		}
+	}
+	return "", false
+}
+
+// All yields every named column and its value, in file order.
+func (f Fields) All() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for i, n := range f.names {
+			if n != "" && !yield(n, f.values[i]) {
+				return
+			}
+		}
+	}
+}
+
+// Map returns the columns as a map.
+func (f Fields) Map() map[string]string {
+	m := make(map[string]string, len(f.names))
+	for k, v := range f.All() {
+		m[k] = v
+	}
+	return m
 }
 
 // Address returns the value of a column by its header name, ignoring case:
@@ -120,10 +158,10 @@ func (r *Recipient) Address(column string) string {
 	case "opt_out":
 		return strings.Join(r.OptOut, ",")
 	}
-	if v, ok := r.Fields[column]; ok {
+	if v, ok := r.Fields.Get(column); ok {
 		return v
 	}
-	for k, v := range r.Fields {
+	for k, v := range r.Fields.All() {
 		if strings.EqualFold(strings.TrimSpace(column), k) {
 			return v
 		}
@@ -197,7 +235,10 @@ type record struct {
 	std  [numStd]string // trimmed values of the standard columns
 	has  [numStd]bool   // whether the row has the standard column
 	keys []string       // every column name as written, aligned with vals
-	vals []string
+	// sharedKeys says keys is the file's header, which no row changes
+	// (CSV); otherwise (JSON Lines) it is the row's own buffer.
+	sharedKeys bool
+	vals       []string
 	// lkeys are the keys lower-cased, for the Reader to track the columns
 	// of JSON Lines (nil for CSV, whose columns are the header)
 	lkeys []string

@@ -160,8 +160,8 @@ func TestHeadersIgnoreCaseAndFieldsKeepThem(t *testing.T) {
 	}
 	r := got[0]
 	want := map[string]string{"ID": "c1", "Email": "a@example.com", "TimeZone": "Europe/Rome", "Phone": "+393201234567", "Country": "IT", "Order_ID": "A-7"}
-	if !reflect.DeepEqual(r.Fields, want) {
-		t.Errorf("Fields = %v, want %v", r.Fields, want)
+	if !reflect.DeepEqual(r.Fields.Map(), want) {
+		t.Errorf("Fields = %v, want %v", r.Fields.Map(), want)
 	}
 	for col, v := range map[string]string{"phone": "+393201234567", "EMAIL": "a@example.com", "order_id": "A-7", "timezone": "Europe/Rome", "missing": ""} {
 		if a := r.Address(col); a != v {
@@ -245,8 +245,8 @@ func TestJSONL(t *testing.T) {
 		t.Fatalf("got %d recipients, want 2", len(got))
 	}
 	wantFields := map[string]string{"id": "c1", "Phone": "+6281234567890", "locale": "id", "order": "1234.50", "vip": "true", "note": ""}
-	if got[0].Line != 1 || got[0].Country != "ID" || !reflect.DeepEqual(got[0].Fields, wantFields) {
-		t.Errorf("first = line %d country %q fields %v", got[0].Line, got[0].Country, got[0].Fields)
+	if got[0].Line != 1 || got[0].Country != "ID" || !reflect.DeepEqual(got[0].Fields.Map(), wantFields) {
+		t.Errorf("first = line %d country %q fields %v", got[0].Line, got[0].Country, got[0].Fields.Map())
 	}
 	if got[1].Line != 3 || got[1].ID != "7" || got[1].Email != "x@example.com" {
 		t.Errorf("second = %+v", got[1])

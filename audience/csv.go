@@ -153,7 +153,7 @@ func (s *csvSource) next(rec *record) error {
 		strings.TrimSpace(r.Country), strings.TrimSpace(r.Channels), strings.TrimSpace(r.OptOut),
 	}
 	rec.has = s.has
-	rec.keys = s.header
+	rec.keys, rec.sharedKeys = s.header, true
 	// The csv.Reader reuses its record slice (ReuseRecord) while the
 	// record may wait in a batch for a worker: copy the field strings'
 	// headers into the record's own slice, reused from batch to batch.

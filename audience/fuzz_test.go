@@ -86,7 +86,7 @@ func readTrace(data []byte, opts Options, set func(*Reader)) []string {
 		}
 		out = append(out, fmt.Sprintf("%d %q %q %q %q %q %q %q %q %q %q %q %v", rcp.Line, rcp.ID, rcp.Name, rcp.Email,
 			rcp.Phone, rcp.WhatsApp, rcp.Telegram, rcp.LineID, rcp.Locale, zone, rcp.Country, rcp.Channels, rcp.OptOut)+
-			fmt.Sprint(rcp.Fields))
+			fmt.Sprint(rcp.Fields.Map()))
 	}
 	return out
 }

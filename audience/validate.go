@@ -129,8 +129,12 @@ func (vr *validator) check(rec *record) (*Recipient, RowErrors) {
 		return nil, errs
 	}
 
-	rcp.Fields = make(map[string]string, len(rec.keys))
-	for i, k := range rec.keys {
+	names := rec.keys
+	if !rec.sharedKeys {
+		names = slices.Clone(names)
+	}
+	values := make([]string, len(names))
+	for i, k := range names {
 		if k == "" {
 			continue
 		}
@@ -138,8 +142,9 @@ func (vr *validator) check(rec *record) (*Recipient, RowErrors) {
 		if c, ok := stdIndex[strings.ToLower(k)]; ok {
 			val = rcp.Address(stdNames[c])
 		}
-		rcp.Fields[k] = val
+		values[i] = val
 	}
+	rcp.Fields = Fields{names: names, values: values}
 	return rcp, nil
 }
 

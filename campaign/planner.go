@@ -387,7 +387,7 @@ func (p *planner) data(row *planRow, cand candidate) (map[string]any, string) {
 	if data == nil {
 		data = *dataPool.Get().(*map[string]any)
 		clear(data)
-		for k, v := range rec.Fields {
+		for k, v := range rec.Fields.All() {
 			data[k] = v
 		}
 		data["campaign"] = p.Campaign.Name
