@@ -209,6 +209,7 @@ type Reader struct {
 	vr     *validator // the calling goroutine's, for batches not given to the pipeline
 	shared *sharedValues
 	seen   idSet
+	closed bool // Close was called: the id set is freed
 
 	// cols are the columns of the rows handed out so far: the header for
 	// CSV, the keys in order of first appearance for JSON Lines, which
@@ -361,6 +362,9 @@ func (r *Reader) Columns() []string {
 // returns a *RowError wrapping a *LimitError, not RowErrors, then the same
 // error on every later call, like any other error that ends reading.
 func (r *Reader) Next() (*Recipient, error) {
+	if r.closed {
+		return nil, r.end
+	}
 	for r.cur == nil || r.pos == r.cur.n {
 		if r.end != nil {
 			return nil, r.end
@@ -462,6 +466,7 @@ func (r *Reader) Close() error {
 	if r.end == nil {
 		r.end = fmt.Errorf("audience: reading %s: %w", r.name, os.ErrClosed)
 	}
+	r.closed = true
 	// Closing the file first makes a read blocked on a pipe or FIFO return,
 	// so stop does not wait for data that may never come.
 	var err error
@@ -473,5 +478,6 @@ func (r *Reader) Close() error {
 		r.in.close()
 	}
 	r.stop()
+	r.seen.free()
 	return err
 }
