@@ -209,8 +209,8 @@ func (c Composer) Compose(m channels.Message) ([]byte, error) {
 }
 
 // compiled is a Composer with what does not vary by recipient worked out
-// once: the From line, the fixed part of Reply-To, and for the latest
-// campaign and subject seen, their header lines. The SMTP sender keeps one
+// once: the From line, the fixed part of Reply-To, and the header lines of
+// the latest campaign and RFC 2047-encoded subject seen. The SMTP sender keeps one
 // for the life of the channel and composes every message with it; it is
 // safe for concurrent use.
 type compiled struct {
@@ -314,13 +314,20 @@ func (p *compiled) campaignLines(campaign string) *campaignLines {
 	return cl
 }
 
-func (p *compiled) subjectLine(subject string) []byte {
-	if sl := p.subject.Load(); sl != nil && sl.subject == subject {
-		return sl.line
+// appendSubject appends the Subject line. A plain-ASCII subject costs a
+// scan and goes straight in; an encoded one (RFC 2047) is kept for the
+// next message, which in a campaign usually has the same subject.
+func (p *compiled) appendSubject(dst []byte, subject string) []byte {
+	subject = neutralize(subject)
+	if !needsEncoding(subject) {
+		return appendHeader(dst, "Subject", subject)
 	}
-	sl := &subjectLine{subject: subject, line: appendHeader(nil, "Subject", encodeValue(neutralize(subject)))}
+	if sl := p.subject.Load(); sl != nil && sl.subject == subject {
+		return append(dst, sl.line...)
+	}
+	sl := &subjectLine{subject: subject, line: appendHeader(nil, "Subject", encodeValue(subject))}
 	p.subject.Store(sl)
-	return sl.line
+	return append(dst, sl.line...)
 }
 
 // extraHeader is one of Message.Headers, canonical name and value.
@@ -379,7 +386,7 @@ func (p *compiled) appendMessage(dst []byte, m channels.Message) ([]byte, string
 	token := replyToken(m)
 	var replyArr [128]byte
 	var replyTo []byte
-	if p.replyLocal != "" {
+	if p.replyAt != "" {
 		var ok bool
 		if replyTo, ok = appendPlusAddress(replyArr[:0], p.replyLocal, token, p.replyAt); !ok {
 			reply := p.replyLocal + "+" + token + p.replyAt
@@ -442,7 +449,7 @@ func (p *compiled) appendMessage(dst []byte, m channels.Message) ([]byte, string
 	dst = extrasBefore(dst, "Precedence")
 	dst = append(dst, "Precedence: bulk\r\n"...)
 	dst = extrasBefore(dst, "Subject")
-	dst = append(dst, p.subjectLine(m.Subject)...)
+	dst = p.appendSubject(dst, m.Subject)
 	dst = extrasBefore(dst, "X-Auto-Response-Suppress")
 	dst = append(dst, "X-Auto-Response-Suppress: OOF, AutoReply\r\n"...)
 	for ; next < len(extra); next++ {
@@ -586,12 +593,19 @@ func appendPlusAddress(dst []byte, local, token, at string) (_ []byte, ok bool) 
 // encodeValue is a header value RFC 2047 Q-encoded (UTF-8) when it is not
 // all printable ASCII, as every generated field of herald's messages is.
 func encodeValue[T string | []byte](v T) T {
-	for i := 0; i < len(v); i++ {
-		if (v[i] < ' ' || v[i] > '~') && v[i] != '\t' {
-			return T(mime.QEncoding.Encode("UTF-8", string(v)))
-		}
+	if needsEncoding(v) {
+		return T(mime.QEncoding.Encode("UTF-8", string(v)))
 	}
 	return v
+}
+
+func needsEncoding[T string | []byte](v T) bool {
+	for i := 0; i < len(v); i++ {
+		if (v[i] < ' ' || v[i] > '~') && v[i] != '\t' {
+			return true
+		}
+	}
+	return false
 }
 
 // appendQP appends text in quoted-printable (RFC 2045 §6.7) with CRLF line

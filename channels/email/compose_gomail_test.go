@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -226,6 +227,8 @@ func TestComposeMatchesGoMail(t *testing.T) {
 		func(c *Composer, m *channels.Message) { c.ReplyTo, c.ReplyPlus = "Support <s@acme.example>", true },
 		func(c *Composer, m *channels.Message) { c.ReplyTo = "Support <s@acme.example>" },
 		func(c *Composer, m *channels.Message) { c.ReplyPlus = true; m.ReplyToken = "Has Space" },
+		func(c *Composer, m *channels.Message) { c.ReplyTo, c.ReplyPlus = "+detail@acme.example", true },
+		func(c *Composer, m *channels.Message) { c.ReplyTo, c.ReplyPlus = "first.last+old@acme.example", true },
 		func(c *Composer, m *channels.Message) { m.Headers = map[string]string{"Bcc": "x", "Bad Name": "y"} },
 		func(c *Composer, m *channels.Message) { c.MessageIDDomain = "例え.jp"; c.From = "Ä <a@例え.jp>" },
 	} {
@@ -259,3 +262,35 @@ func FuzzParseRecipient(f *testing.F) {
 	})
 }
 
+// One composer serves a channel's messages from several workers at once;
+// what it keeps from one message for the next (campaign, subject) never
+// shows in another message.
+func TestComposerSharedByWorkers(t *testing.T) {
+	c := Composer{From: "Acme Support <support@acme.example>", ReplyPlus: true, Now: fixedNow}
+	p := c.compile()
+	subjects := []string{"Plain subject", "Ihre Bestellung ist unterwegs", "ご注文の配送が遅れています", "Votre commande est arrivée"}
+	campaigns := []string{"spring", "Black Friday/2025 ✨"}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			buf := []byte(nil)
+			for i := range 200 {
+				m := message(campaigns[(i/3+w)%2], fmt.Sprint(w, "-", i), "a@example.com")
+				m.Subject = subjects[(i+w)%len(subjects)]
+				m.HTML = "<p>hi</p>"
+				want, err := goMailBytes(c, m)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var id string
+				buf, id, err = p.appendMessage(buf[:0], m)
+				if err != nil || !bytes.Equal(buf, want) || id != c.MessageID(m) {
+					t.Errorf("worker %d message %d differs (%v):\n%s\n--- want\n%s", w, i, err, buf, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
