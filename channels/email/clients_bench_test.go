@@ -23,7 +23,8 @@ import (
 // (MAIL, RCPT, DATA, the body: four round trips; go-mail's Client.Send
 // adds a NOOP and an RSET per message and renders a Msg, so this is its
 // best case), go-smtp's Client.SendMail (the same four round trips), and
-// herald's session (MAIL, RCPT and DATA pipelined: two round trips).
+// herald's session (MAIL, RCPT and DATA pipelined: two round trips; and
+// with pipelining off, four).
 //
 // The sink is Postfix's smtp-sink in its own process when it is installed
 // (so cpu-µs/msg, this process's user+system CPU per message, is the
@@ -94,23 +95,8 @@ func BenchmarkSMTPClients(b *testing.B) {
 				return sc.SendMail(from, []string{to}, bytes.NewReader(raw))
 			}, func() { sc.Quit() }
 		}},
-		{"herald", func(b *testing.B) (func() error, func()) {
-			snd, err := newFromTOML(`url = "smtp://`+addr+`"`+"\n"+`from = "Acme Support <support@acme.example>"`, 1)
-			if err != nil {
-				b.Fatal(err)
-			}
-			sess, err := dial(ctx, snd.cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if !sess.pipelining {
-				b.Log("the sink does not offer PIPELINING")
-			}
-			return func() error {
-				_, err := sess.send(ctx, from, to, raw)
-				return err
-			}, sess.quit
-		}},
+		{"herald", heraldClient(ctx, addr, from, to, raw, true)},
+		{"herald-without-pipelining", heraldClient(ctx, addr, from, to, raw, false)},
 	}
 	for _, cl := range clients {
 		b.Run(cl.name, func(b *testing.B) {
@@ -132,6 +118,27 @@ func BenchmarkSMTPClients(b *testing.B) {
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
 			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
 		})
+	}
+}
+
+func heraldClient(ctx context.Context, addr, from, to string, raw []byte, pipelining bool) func(b *testing.B) (func() error, func()) {
+	return func(b *testing.B) (func() error, func()) {
+		snd, err := newFromTOML(`url = "smtp://`+addr+`"`+"\n"+`from = "Acme Support <support@acme.example>"`, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sess, err := dial(ctx, snd.cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !sess.pipelining {
+			b.Log("the sink does not offer PIPELINING")
+		}
+		sess.pipelining = sess.pipelining && pipelining
+		return func() error {
+			_, err := sess.send(ctx, from, to, raw)
+			return err
+		}, sess.quit
 	}
 }
 
