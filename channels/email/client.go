@@ -40,7 +40,7 @@ type session struct {
 	unwatch     func() bool
 }
 
-// reply is one SMTP reply: code and text, lines joined by spaces.
+// reply is one SMTP reply: code and text, lines joined by "\n".
 type reply struct {
 	code int
 	text string
@@ -391,10 +391,11 @@ func isConnError(err error) (broken, before bool) {
 	return false, false
 }
 
-// send runs one mail transaction. wire is the dot-stuffed message ending in
-// "\r\n.\r\n". After a refused MAIL, RCPT or DATA the session is reset and
-// stays usable; after a connection error it is not.
-func (s *session) send(ctx context.Context, envFrom, to string, wire []byte) (reply, error) {
+// send runs one mail transaction. msg is the message as composed (CRLF
+// line ends, ending with one); the session dot-stuffs it on the way out.
+// After a refused MAIL, RCPT or DATA the session is reset and stays
+// usable; after a connection error it is not.
+func (s *session) send(ctx context.Context, envFrom, to string, msg []byte) (reply, error) {
 	deadline := time.Now().Add(s.timeout)
 	ctxDeadline, hasCtxDeadline := ctx.Deadline()
 	if hasCtxDeadline && ctxDeadline.Before(deadline) {
@@ -406,7 +407,7 @@ func (s *session) send(ctx context.Context, envFrom, to string, wire []byte) (re
 	var rp reply
 	err := ctx.Err() // ended before the deadline above was set: the watch may have fired already
 	if err == nil {
-		rp, err = s.transact(envFrom, to, wire)
+		rp, err = s.transact(envFrom, to, msg)
 	}
 	if err != nil {
 		// The session is in an unknown state after an interrupted read.
