@@ -9,6 +9,11 @@
 #
 #   bash bench/smtp-compare.sh                # N=20000 RUNS=3 SESSIONS="1 4"
 #   N=5000 RUNS=5 bash bench/smtp-compare.sh
+#   BASELINE=/tmp/old/herald bash bench/smtp-compare.sh
+#
+# BASELINE names another herald binary (an earlier build) that runs in the
+# same rounds, so a change is measured against the one before it under the
+# same machine load.
 #
 # Needs smtp-sink and smtp-source (Debian package postfix; the mail service
 # need not run) and GNU time (/usr/bin/time). Installs nothing.
@@ -18,6 +23,11 @@ N=${N:-20000}
 RUNS=${RUNS:-3}
 SESSIONS=${SESSIONS:-"1 4"}
 PORT=${PORT:-25825}
+BASELINE=${BASELINE:-}
+if [ -n "$BASELINE" ] && [ ! -x "$BASELINE" ]; then
+  echo "smtp-compare: BASELINE=$BASELINE is not an executable" >&2
+  exit 1
+fi
 for tool in smtp-sink smtp-source; do
   if ! command -v "$tool" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$tool" ]; then
     echo "smtp-compare: $tool not found: install Debian's postfix package (apt-get install postfix)" >&2
@@ -95,13 +105,18 @@ concurrency = $s
 EOF
   for ((r = 1; r <= RUNS; r++)); do
     run smtp-source "$s" smtp-source -d -s "$s" -m "$N" -F "$work/message.eml" -f news@acme.example -t customer@example.com "127.0.0.1:$PORT"
+    if [ -n "$BASELINE" ]; then
+      rm -rf "$work/c/state"
+      run baseline "$s" "$BASELINE" --quiet --config "$work/c/herald.toml" send "$work/c/campaign.toml"
+    fi
     rm -rf "$work/c/state"
     run herald "$s" "$work/herald" --quiet --config "$work/c/herald.toml" send "$work/c/campaign.toml"
   done
 done
 
 echo "N=$N messages of ~2 KB into smtp-sink on 127.0.0.1, $RUNS runs each, alternating"
-awk -v n="$N" -v sessions="$SESSIONS" '
+senders="smtp-source${BASELINE:+ baseline} herald"
+awk -v n="$N" -v sessions="$SESSIONS" -v senders="$senders" '
   { key = $1 " " $2; rate[key] = rate[key] " " n / $3; cpu[key] = cpu[key] " " 1e6 * $4 / n }
   function sorted(list, a,   m, i, j, t) { m = split(list, a, " "); for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } return m }
   function median(list,   a, m) { m = sorted(list, a); return (m % 2) ? a[(m+1)/2] : (a[m/2] + a[m/2+1]) / 2 }
@@ -109,10 +124,13 @@ awk -v n="$N" -v sessions="$SESSIONS" '
   function hi(list,   a, m) { m = sorted(list, a); return a[m] }
   END {
     printf "%-12s %8s %10s %10s %10s %14s\n", "sender", "sessions", "median/s", "min/s", "max/s", "cpu µs/msg";
-    ns = split(sessions, ss, " ");
-    for (i = 1; i <= ns; i++) for (w = 1; w <= 2; w++) {
-      k = (w == 1 ? "smtp-source" : "herald") " " ss[i];
-      printf "%-12s %8s %10.0f %10.0f %10.0f %14.0f\n", (w == 1 ? "smtp-source" : "herald"), ss[i], median(rate[k]), lo(rate[k]), hi(rate[k]), median(cpu[k]) }
-    for (i = 1; i <= ns; i++)
+    ns = split(sessions, ss, " "); nw = split(senders, ws, " ");
+    for (i = 1; i <= ns; i++) for (w = 1; w <= nw; w++) {
+      k = ws[w] " " ss[i];
+      printf "%-12s %8s %10.0f %10.0f %10.0f %14.0f\n", ws[w], ss[i], median(rate[k]), lo(rate[k]), hi(rate[k]), median(cpu[k]) }
+    for (i = 1; i <= ns; i++) {
       printf "herald / smtp-source at %s session(s): %.2f\n", ss[i], median(rate["herald " ss[i]]) / median(rate["smtp-source " ss[i]])
+      if (("baseline " ss[i]) in rate)
+        printf "herald / baseline at %s session(s): rate %.2f, cpu per message %.2f\n", ss[i], median(rate["herald " ss[i]]) / median(rate["baseline " ss[i]]), median(cpu["herald " ss[i]]) / median(cpu["baseline " ss[i]])
+    }
   }' "$work/results"

@@ -8,11 +8,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -25,17 +24,23 @@ import (
 // hands it out).
 type session struct {
 	nc         net.Conn
-	r          *textproto.Reader
+	r          *bufio.Reader
 	w          *bufio.Writer
 	ext        map[string]string // EHLO keywords, upper case, with their parameters
-	pipelining bool
+	pipelining bool              // RFC 2920
+	size       bool              // RFC 1870: MAIL FROM carries SIZE=
 	timeout    time.Duration
 	// dotWritten is set once the end of DATA has left: from then on a
 	// lost connection means the server may have the message.
 	dotWritten bool
+
+	// The context whose end interrupts the session's I/O (see watch).
+	watchMu     sync.Mutex
+	watchedDone <-chan struct{}
+	unwatch     func() bool
 }
 
-// reply is one SMTP reply: code and text, lines joined by spaces.
+// reply is one SMTP reply: code and text, lines joined by "\n".
 type reply struct {
 	code int
 	text string
@@ -112,7 +117,7 @@ func tlsError(cfg *config, what string, err error) error {
 
 func (s *session) setConn(nc net.Conn) {
 	s.nc = nc
-	s.r = textproto.NewReader(bufio.NewReaderSize(nc, 4096))
+	s.r = bufio.NewReaderSize(nc, 4096)
 	s.w = bufio.NewWriterSize(nc, 8192)
 }
 
@@ -164,6 +169,7 @@ func (s *session) ehlo(helo string) error {
 			s.ext[strings.ToUpper(k)] = v
 		}
 		_, s.pipelining = s.ext["PIPELINING"]
+		_, s.size = s.ext["SIZE"]
 		return nil
 	}
 	// A server from before ESMTP: HELO works, without any extension.
@@ -174,7 +180,7 @@ func (s *session) ehlo(helo string) error {
 	if rp.code != 250 {
 		return refusal(rp, "HELO "+helo, hintRefused)
 	}
-	s.ext, s.pipelining = map[string]string{}, false
+	s.ext, s.pipelining, s.size = map[string]string{}, false, false
 	return nil
 }
 
@@ -294,18 +300,66 @@ func (s *session) ioErr(err error, before bool) error {
 	return channels.TemporaryError(&connError{err: fmt.Errorf("smtp: connection: %w", err), before: before}, 0)
 }
 
-// read reads one (possibly multi-line) reply. Lines are joined with '\n' so
-// EHLO can split them; errors flatten them to spaces.
-func (s *session) read() (reply, error) {
-	code, text, err := s.r.ReadResponse(0)
-	if err != nil {
-		var te *textproto.Error
-		if errors.As(err, &te) {
-			return reply{code: te.Code, text: te.Msg}, nil
+// read reads one (possibly multi-line) reply with its text. Lines are
+// joined with '\n' so EHLO can split them; errors flatten them to spaces.
+func (s *session) read() (reply, error) { return s.readReply(true) }
+
+// readReply reads one reply. Without keep, the text of a success (2xx,
+// 3xx) is dropped unread: the code is all a transaction needs of it, and
+// the replies to MAIL, RCPT and DATA then cost no allocation.
+func (s *session) readReply(keep bool) (reply, error) {
+	var rp reply
+	var text strings.Builder
+	for n := 0; ; n++ {
+		line, err := s.r.ReadSlice('\n')
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				err = errors.New("reply line too long")
+			}
+			return reply{}, err
 		}
-		return reply{}, err
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		code, ok := replyCode(line)
+		if !ok || n > 0 && code != rp.code {
+			return reply{}, fmt.Errorf("malformed reply %q", line)
+		}
+		rp.code = code
+		last := len(line) == 3 || line[3] == ' '
+		var msg []byte
+		if len(line) > 4 {
+			msg = line[4:]
+		}
+		if keep || code >= 400 {
+			if n == 0 && last {
+				rp.text = string(msg)
+				return rp, nil
+			}
+			if n > 0 {
+				text.WriteByte('\n')
+			}
+			text.Write(msg)
+		}
+		if last {
+			rp.text = text.String()
+			return rp, nil
+		}
 	}
-	return reply{code: code, text: text}, nil
+}
+
+// replyCode parses the start of a reply line: three digits, then a space,
+// a hyphen (more lines follow) or the end of the line.
+func replyCode(line []byte) (int, bool) {
+	if len(line) < 3 || len(line) > 3 && line[3] != ' ' && line[3] != '-' {
+		return 0, false
+	}
+	code := 0
+	for _, c := range line[:3] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		code = code*10 + int(c-'0')
+	}
+	return code, code >= 100
 }
 
 // classify turns a failed reply into herald's error classes: 4xx is
@@ -337,20 +391,24 @@ func isConnError(err error) (broken, before bool) {
 	return false, false
 }
 
-// send runs one mail transaction. wire is the dot-stuffed message ending in
-// "\r\n.\r\n". After a refused MAIL, RCPT or DATA the session is reset and
-// stays usable; after a connection error it is not.
-func (s *session) send(ctx context.Context, envFrom, to string, wire []byte) (reply, error) {
+// send runs one mail transaction. msg is the message as composed (CRLF
+// line ends, ending with one); the session dot-stuffs it on the way out.
+// After a refused MAIL, RCPT or DATA the session is reset and stays
+// usable; after a connection error it is not.
+func (s *session) send(ctx context.Context, envFrom, to string, msg []byte) (reply, error) {
 	deadline := time.Now().Add(s.timeout)
 	ctxDeadline, hasCtxDeadline := ctx.Deadline()
 	if hasCtxDeadline && ctxDeadline.Before(deadline) {
 		deadline = ctxDeadline
 	}
+	s.watch(ctx)
 	s.nc.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { s.nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
 	s.dotWritten = false
-	rp, err := s.transact(envFrom, to, wire)
+	var rp reply
+	err := ctx.Err() // ended before the deadline above was set: the watch may have fired already
+	if err == nil {
+		rp, err = s.transact(envFrom, to, msg)
+	}
 	if err != nil {
 		// The session is in an unknown state after an interrupted read.
 		// The socket deadline can fire a moment before ctx notices its
@@ -370,38 +428,84 @@ func (s *session) send(ctx context.Context, envFrom, to string, wire []byte) (re
 	return rp, err
 }
 
-func (s *session) transact(envFrom, to string, wire []byte) (reply, error) {
-	mailCmd := "MAIL FROM:<" + envFrom + ">"
-	if _, ok := s.ext["SIZE"]; ok {
-		mailCmd += " SIZE=" + strconv.Itoa(len(wire))
+// watch makes the end of ctx interrupt the session's I/O (a deadline in
+// the past). The registration stays from one message to the next while
+// the context is the same one (a campaign sends all under one): each
+// registration on a context takes its lock, which every sending worker
+// would contend for. An older context's late call does nothing.
+func (s *session) watch(ctx context.Context) {
+	done := ctx.Done()
+	s.watchMu.Lock()
+	same := done == s.watchedDone
+	s.watchedDone = done
+	s.watchMu.Unlock()
+	if same {
+		return
 	}
-	rcptCmd := "RCPT TO:<" + to + ">"
+	if s.unwatch != nil {
+		s.unwatch()
+		s.unwatch = nil
+	}
+	if done == nil {
+		return // never ends
+	}
+	s.unwatch = context.AfterFunc(ctx, func() {
+		s.watchMu.Lock()
+		defer s.watchMu.Unlock()
+		if s.watchedDone == done {
+			s.nc.SetDeadline(time.Unix(1, 0))
+		}
+	})
+}
+
+// close drops the connection and the context registration.
+func (s *session) close() {
+	if s.unwatch != nil {
+		s.unwatch()
+	}
+	s.nc.Close()
+}
+
+func (s *session) transact(envFrom, to string, msg []byte) (reply, error) {
+	s.w.WriteString("MAIL FROM:<")
+	s.w.WriteString(envFrom)
+	s.w.WriteByte('>')
+	if s.size {
+		s.w.WriteString(" SIZE=")
+		s.w.Write(strconv.AppendInt(s.w.AvailableBuffer(), int64(len(msg)), 10))
+	}
+	s.w.WriteString("\r\n")
 	var mailRp, rcptRp, dataRp reply
 	if s.pipelining {
 		// RFC 2920: MAIL, RCPT and DATA in one write, three replies in
 		// order. One round trip instead of three per message.
-		s.w.WriteString(mailCmd + "\r\n" + rcptCmd + "\r\nDATA\r\n")
+		s.writeRcpt(to)
+		s.w.WriteString("DATA\r\n")
 		if err := s.w.Flush(); err != nil {
 			return reply{}, s.ioErr(err, true)
 		}
-		for _, p := range []*reply{&mailRp, &rcptRp, &dataRp} {
-			rp, err := s.read()
-			if err != nil {
-				return reply{}, s.ioErr(err, true)
+		var err error
+		if mailRp, err = s.readReply(false); err == nil {
+			if rcptRp, err = s.readReply(false); err == nil {
+				dataRp, err = s.readReply(false)
 			}
-			*p = rp
+		}
+		if err != nil {
+			return reply{}, s.ioErr(err, true)
 		}
 	} else {
 		var err error
-		if mailRp, err = s.cmd(mailCmd); err != nil {
+		if mailRp, err = s.flushRead(); err != nil {
 			return reply{}, err
 		}
 		if mailRp.code/100 == 2 {
-			if rcptRp, err = s.cmd(rcptCmd); err != nil {
+			s.writeRcpt(to)
+			if rcptRp, err = s.flushRead(); err != nil {
 				return reply{}, err
 			}
 			if rcptRp.code/100 == 2 {
-				if dataRp, err = s.cmd("DATA"); err != nil {
+				s.w.WriteString("DATA\r\n")
+				if dataRp, err = s.flushRead(); err != nil {
 					return reply{}, err
 				}
 			}
@@ -420,25 +524,20 @@ func (s *session) transact(envFrom, to string, wire []byte) (reply, error) {
 		if broken, _ := isConnError(fail); broken {
 			return reply{}, fail
 		}
-		if dataRp.code == 354 {
-			// The server wants a body for a refused transaction; the only
-			// safe way out is to drop the session.
-			return reply{}, &connError{err: fail, before: false}
-		}
-		if rerr := s.reset(); rerr != nil {
+		if err := s.abandon(dataRp.code == 354); err != nil {
+			// The refusal is this message's outcome; the session is no
+			// longer fit for the next one.
 			return reply{}, &connError{err: fail, before: false}
 		}
 		return reply{}, fail
 	}
-	if _, err := s.w.Write(wire); err != nil {
-		return reply{}, s.ioErr(err, false)
-	}
+	s.writeData(msg)
 	if err := s.w.Flush(); err != nil {
 		// The end of DATA did not leave: the server cannot have taken it.
 		return reply{}, s.ioErr(err, false)
 	}
 	s.dotWritten = true
-	final, err := s.read()
+	final, err := s.readReply(true)
 	if err != nil {
 		// The whole message is at the server and its answer is lost: it
 		// may be queued. Never resend blindly (SPEC 3, unknown).
@@ -453,6 +552,57 @@ func (s *session) transact(envFrom, to string, wire []byte) (reply, error) {
 		return reply{}, err
 	}
 	return final, nil
+}
+
+func (s *session) writeRcpt(to string) {
+	s.w.WriteString("RCPT TO:<")
+	s.w.WriteString(to)
+	s.w.WriteString(">\r\n")
+}
+
+// flushRead sends what is buffered and reads the reply, without pipelining.
+func (s *session) flushRead() (reply, error) {
+	if err := s.w.Flush(); err != nil {
+		return reply{}, s.ioErr(err, true)
+	}
+	rp, err := s.readReply(false)
+	if err != nil {
+		return reply{}, s.ioErr(err, true)
+	}
+	return rp, nil
+}
+
+// writeData buffers msg dot-stuffed (RFC 5321 §4.5.2: a line that starts
+// with "." gets another) and the end of DATA. msg ends with CRLF.
+func (s *session) writeData(msg []byte) {
+	if len(msg) > 0 && msg[0] == '.' {
+		s.w.WriteByte('.')
+	}
+	for {
+		i := bytes.Index(msg, []byte("\n."))
+		if i < 0 {
+			break
+		}
+		s.w.Write(msg[:i+2])
+		s.w.WriteByte('.')
+		msg = msg[i+2:]
+	}
+	s.w.Write(msg)
+	s.w.WriteString(".\r\n")
+}
+
+// abandon ends a refused transaction so the session can carry the next
+// one. A server that said 354 although MAIL or RCPT failed (pipelining
+// sends DATA before knowing) is given the end of DATA at once, an empty
+// message with no recipient, as RFC 2920 asks; then RSET.
+func (s *session) abandon(dataOpen bool) error {
+	if dataOpen {
+		s.w.WriteString(".\r\n")
+		if _, err := s.flushRead(); err != nil {
+			return err
+		}
+	}
+	return s.reset()
 }
 
 // reset ends a refused transaction so the next MAIL is accepted.
@@ -474,69 +624,54 @@ func (s *session) quit() {
 	if s.w.Flush() == nil {
 		s.read()
 	}
-	s.nc.Close()
+	s.close()
 }
 
 // queueID finds the server's id for an accepted message in the final
 // reply: Postfix and most MTAs say "queued as <id>", Amazon SES says
 // "Ok <id>". Other replies carry no id herald can rely on.
 func queueID(text string) string {
-	text = strings.ReplaceAll(text, "\n", " ")
-	if i := strings.Index(strings.ToLower(text), "queued as "); i >= 0 {
-		f := strings.Fields(text[i+len("queued as "):])
-		if len(f) > 0 {
-			return strings.Trim(f[0], "<>.,;()")
+	if strings.IndexByte(text, '\n') >= 0 {
+		text = strings.ReplaceAll(text, "\n", " ")
+	}
+	const queued = "queued as "
+	for i := 0; i+len(queued) <= len(text); i++ {
+		if strings.EqualFold(text[i:i+len(queued)], queued) {
+			if id, _ := nextField(text[i+len(queued):]); id != "" {
+				return strings.Trim(id, "<>.,;()")
+			}
+			break
 		}
 	}
-	f := strings.Fields(text)
-	if len(f) > 0 && isEnhancedCode(f[0]) {
-		f = f[1:]
+	f, rest := nextField(text)
+	if isEnhancedCode(f) {
+		f, rest = nextField(rest)
 	}
-	if len(f) == 2 && strings.EqualFold(f[0], "ok") {
-		return f[1]
+	id, rest := nextField(rest)
+	if extra, _ := nextField(rest); extra == "" && id != "" && strings.EqualFold(f, "ok") {
+		return id
 	}
 	return ""
 }
 
-func isEnhancedCode(s string) bool {
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 {
-		return false
+// nextField returns the first space-separated field of s and what follows.
+func nextField(s string) (field, rest string) {
+	s = strings.TrimLeft(s, " \t")
+	if i := strings.IndexAny(s, " \t"); i >= 0 {
+		return s[:i], s[i:]
 	}
-	for _, p := range parts {
-		if _, err := strconv.Atoi(p); err != nil {
+	return s, ""
+}
+
+// isEnhancedCode reports whether s is an enhanced status code (RFC 3463),
+// "2.0.0".
+func isEnhancedCode(s string) bool {
+	parts := 0
+	for part := range strings.SplitSeq(s, ".") {
+		if part == "" || strings.Trim(part, "0123456789") != "" {
 			return false
 		}
+		parts++
 	}
-	return true
-}
-
-// dotWriter dot-stuffs (RFC 5321 §4.5.2) while the message is composed,
-// so the bytes for DATA are built in one pass.
-type dotWriter struct {
-	w         io.Writer
-	lineStart bool
-}
-
-func (d *dotWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		if d.lineStart && p[0] == '.' {
-			if _, err := d.w.Write([]byte{'.'}); err != nil {
-				return 0, err
-			}
-		}
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			d.lineStart = false
-			_, err := d.w.Write(p)
-			return n, err
-		}
-		if _, err := d.w.Write(p[:i+1]); err != nil {
-			return 0, err
-		}
-		d.lineStart = true
-		p = p[i+1:]
-	}
-	return n, nil
+	return parts == 3
 }

@@ -90,7 +90,7 @@ type config struct {
 	helo       string
 	timeout    time.Duration
 	envFrom    string
-	composer   Composer
+	composer   *compiled
 	conns      int
 }
 
@@ -199,7 +199,7 @@ func (o options) config(s channels.Settings) (*config, error) {
 		ReplyTo:         replyTo,
 		ReplyPlus:       o.ReplyPlus,
 		MessageIDDomain: strings.ToLower(string(o.MessageIDDomain)),
-	}
+	}.compile()
 	if strings.ContainsAny(c.composer.MessageIDDomain, "<>@ \r\n") {
 		return nil, fmt.Errorf("message_id_domain %q must be a domain name", string(o.MessageIDDomain))
 	}

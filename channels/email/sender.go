@@ -1,11 +1,9 @@
 package email
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"sync"
@@ -33,31 +31,33 @@ type sender struct {
 	idle   []*session
 	closed bool
 
-	bufs sync.Pool // *bytes.Buffer for the wire form of a message
+	bufs sync.Pool // *[]byte, a composed message
 }
 
 func newSender(cfg *config) *sender {
 	return &sender{
 		cfg:   cfg,
 		slots: make(chan struct{}, cfg.conns),
-		bufs:  sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		bufs:  sync.Pool{New: func() any { return new([]byte) }},
 	}
 }
 
-// Send composes m and sends it over a pooled session.
+// Send composes m and sends it over a pooled session. The message is
+// composed before a session is taken, so a session waits for the network
+// only, and into a reused buffer.
 func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt, error) {
-	buf := s.bufs.Get().(*bytes.Buffer)
-	buf.Reset()
+	buf := s.bufs.Get().(*[]byte)
 	defer func() {
-		if buf.Cap() <= 1<<20 { // do not keep a rare huge message's buffer alive
+		if cap(*buf) <= 1<<20 { // do not keep a rare huge message's buffer alive
 			s.bufs.Put(buf)
 		}
 	}()
-	if err := s.cfg.composer.compose(&dotWriter{w: buf, lineStart: true}, m); err != nil {
+	msg, id, err := s.cfg.composer.appendMessage((*buf)[:0], m)
+	if err != nil {
 		return channels.Receipt{}, channels.PermanentError(fmt.Errorf("smtp: %w", err))
 	}
-	buf.WriteString(".\r\n") // compose ends every message with CRLF
-	rc := channels.Receipt{MessageID: s.cfg.composer.MessageID(m)}
+	*buf = msg
+	rc := channels.Receipt{MessageID: id}
 
 	select {
 	case s.slots <- struct{}{}:
@@ -78,7 +78,7 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 				return channels.Receipt{}, err
 			}
 		}
-		final, err := sess.send(ctx, s.cfg.envFrom, m.To, buf.Bytes())
+		final, err := sess.send(ctx, s.cfg.envFrom, m.To, msg)
 		if err == nil {
 			s.putIdle(sess)
 			rc.ProviderID = queueID(final.text)
@@ -91,7 +91,7 @@ func (s *sender) Send(ctx context.Context, m channels.Message) (channels.Receipt
 			s.putIdle(sess)
 			return channels.Receipt{}, err
 		}
-		sess.nc.Close()
+		sess.close()
 		if ctx.Err() != nil {
 			return channels.Receipt{}, err // Temporary or Unknown by whether the end of DATA left
 		}
@@ -145,7 +145,7 @@ func (s *sender) Close() error {
 // Encode returns the message exactly as DATA carries it (before
 // dot-stuffing, which the server undoes).
 func (s *sender) Encode(m channels.Message) ([]byte, string, error) {
-	b, err := s.cfg.composer.Compose(m)
+	b, err := s.cfg.composer.compose(m)
 	return b, "eml", err
 }
 
@@ -153,7 +153,7 @@ func (s *sender) Encode(m channels.Message) ([]byte, string, error) {
 // network.
 func (s *sender) Check(m channels.Message) []channels.Problem {
 	ps := s.QuickCheck(m)
-	if _, err := s.cfg.composer.Compose(m); err != nil && parseRecipient(m.To) == nil {
+	if _, err := s.cfg.composer.compose(m); err != nil && parseRecipient(m.To) == nil {
 		ps = append(ps, channels.Problem{Severity: "error", Message: err.Error()})
 	}
 	return ps
@@ -186,18 +186,4 @@ func (s *sender) QuickCheck(m channels.Message) []channels.Problem {
 		}
 	}
 	return ps
-}
-
-// tailWriter remembers the last byte written, so compose can end the
-// message with CRLF as DATA requires.
-type tailWriter struct {
-	w    io.Writer
-	last byte
-}
-
-func (t *tailWriter) Write(p []byte) (int, error) {
-	if len(p) > 0 {
-		t.last = p[len(p)-1]
-	}
-	return t.w.Write(p)
 }

@@ -575,3 +575,33 @@ func TestContextDeadlineInterruptsAStalledServer(t *testing.T) {
 		t.Errorf("%d connections, want 2 (the interrupted one is not reused)", n)
 	}
 }
+
+// Under one context for many messages, as a campaign sends, cancelling it
+// still interrupts the message in flight at once, and a message sent
+// later under it fails without touching the server.
+func TestCancelInterruptsASendUnderALongLivedContext(t *testing.T) {
+	ts := startServer(t, serverOpts{})
+	s := newTestSender(t, ts, cfgFor(ts), 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := range 3 {
+		if _, err := s.Send(ctx, message("c", fmt.Sprint(i), "a@example.com")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stall := make(chan struct{})
+	defer close(stall)
+	ts.locked(func() { ts.stall = stall })
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := s.Send(ctx, message("c", "stalled", "b@example.com"))
+	if !channels.IsCanceled(err) || time.Since(start) > 2*time.Second {
+		t.Fatalf("err = %v after %v, want the cancellation promptly", err, time.Since(start))
+	}
+	if _, err := s.Send(ctx, message("c", "after", "c@example.com")); !channels.IsCanceled(err) {
+		t.Fatalf("send under the cancelled context: %v", err)
+	}
+	if n := len(ts.messages()); n != 3 {
+		t.Errorf("server stored %d messages, want the 3 before the cancellation", n)
+	}
+}

@@ -49,6 +49,7 @@ type testServer struct {
 
 	mu      sync.Mutex
 	conns   []net.Conn
+	reads   []string // what each Read of the server got, in order (not when discarding)
 	msgs    []received
 	rejects map[string]*smtp.SMTPError // by RCPT address
 	final   *smtp.SMTPError            // reply to the end of DATA, nil for the default
@@ -129,8 +130,28 @@ func (l *countingListener) Accept() (net.Conn, error) {
 		l.ts.mu.Lock()
 		l.ts.conns = append(l.ts.conns, c)
 		l.ts.mu.Unlock()
+		if _, implicitTLS := c.(*tls.Conn); !implicitTLS && !l.ts.discard {
+			c = &recordingConn{Conn: c, ts: l.ts}
+		}
 	}
 	return c, err
+}
+
+// recordingConn keeps what each Read returned: commands a client
+// pipelines arrive in one read.
+type recordingConn struct {
+	net.Conn
+	ts *testServer
+}
+
+func (c *recordingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.ts.mu.Lock()
+		c.ts.reads = append(c.ts.reads, string(p[:n]))
+		c.ts.mu.Unlock()
+	}
+	return n, err
 }
 
 // dropAll closes every connection from the server side, like a server
