@@ -7,7 +7,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash"
 	"mime"
 	"net"
 	"net/http"
@@ -23,30 +25,104 @@ import (
 // (r.URL, query included) and, for form POSTs, every POST parameter, so
 // nothing is read from the request before it is verified.
 func (s *sender) ParseInbound(r channels.InboundRequest) ([]channels.Inbound, error) {
-	params, err := s.verify(r)
+	sc := s.scratch.Get().(*verifyScratch)
+	defer s.scratch.Put(sc)
+	params, err := s.verify(r, sc)
 	if err != nil {
 		return nil, err
 	}
 	return s.parse(params)
 }
 
-// verify checks the signature and returns the request's parameters.
-func (s *sender) verify(r channels.InboundRequest) (url.Values, error) {
+// param is one parameter of a webhook, unescaped.
+type param struct{ name, value string }
+
+// params are a webhook's parameters in the order they came.
+type params []param
+
+// Get returns the first value of name, as url.Values.Get does.
+func (p params) Get(name string) string {
+	for _, kv := range p {
+		if kv.name == name {
+			return kv.value
+		}
+	}
+	return ""
+}
+
+func paramsOf(v url.Values) params {
+	var p params
+	for name, values := range v {
+		for _, value := range values {
+			p = append(p, param{name, value})
+		}
+	}
+	return p
+}
+
+// verifyScratch is what verifying one webhook needs besides its own
+// strings: an HMAC keyed with the auth token (keying one costs two SHA-1
+// blocks and a few allocations, so they are reused through the sender's
+// pool), the signed bytes, and the parameters. Nothing in it outlives the
+// request: the parameters' strings are the request's own.
+type verifyScratch struct {
+	mac    hash.Hash
+	signed []byte
+	params params
+	sorted params
+}
+
+// maxFormParams is the number of parameters a form body may have, net/url's
+// limit for the same job.
+const maxFormParams = 10000
+
+// parseForm appends the parameters of an application/x-www-form-urlencoded
+// body to p, as url.ParseQuery reads them (a ';' separator or a bad escape
+// is an error); a value needing no unescaping is a substring of body.
+func parseForm(p params, body string) (params, error) {
+	if strings.Count(body, "&")+1 > maxFormParams {
+		return p, errors.New("too many parameters")
+	}
+	for body != "" {
+		var pair string
+		pair, body, _ = strings.Cut(body, "&")
+		if strings.Contains(pair, ";") {
+			return p, errors.New("invalid semicolon separator")
+		}
+		if pair == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(name)
+		if err != nil {
+			return p, err
+		}
+		if value, err = url.QueryUnescape(value); err != nil {
+			return p, err
+		}
+		p = append(p, param{name, value})
+	}
+	return p, nil
+}
+
+// verify checks the signature and returns the request's parameters, which
+// live in sc.
+func (s *sender) verify(r channels.InboundRequest, sc *verifyScratch) (params, error) {
 	got := r.Header.Get("X-Twilio-Signature")
 	if got == "" {
 		return nil, fmt.Errorf("%s: no X-Twilio-Signature header: %w", s.name, channels.ErrBadSignature)
 	}
-	u, err := url.Parse(r.URL)
+	u, err := s.parseURL(r.URL)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("%s: cannot verify against public URL %q (is public_url set?): %w", s.name, r.URL, channels.ErrBadSignature)
 	}
 
-	var params url.Values
-	var signedParams url.Values // the POST parameters appended to the URL
+	var p params
+	signsParams := false // whether the POST parameters follow the URL in what was signed
 	switch {
 	case r.Method == http.MethodGet:
 		// GET webhooks carry everything in the query, which the URL covers.
-		params = u.Query()
+		p = paramsOf(u.Query())
 	case isJSON(r.Header):
 		// JSON webhooks sign only the URL, which carries the body's hash.
 		want := u.Query().Get("bodySHA256")
@@ -54,63 +130,102 @@ func (s *sender) verify(r channels.InboundRequest) (url.Values, error) {
 		if want == "" || !hmac.Equal([]byte(strings.ToLower(want)), []byte(hex.EncodeToString(sum[:]))) {
 			return nil, fmt.Errorf("%s: JSON body does not match bodySHA256: %w", s.name, channels.ErrBadSignature)
 		}
-		if params, err = flatJSON(r.Body); err != nil {
+		values, err := flatJSON(r.Body)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
 		}
+		p = paramsOf(values)
 	default:
-		if params, err = url.ParseQuery(string(r.Body)); err != nil {
+		if p, err = parseForm(sc.params[:0], string(r.Body)); err != nil {
 			return nil, fmt.Errorf("%s: malformed form body: %w", s.name, err)
 		}
-		signedParams = params
+		sc.params = p
+		signsParams = true
+	}
+	var signed params
+	if signsParams {
+		sc.sorted = sortForSigning(append(sc.sorted[:0], p...))
+		signed = sc.sorted
 	}
 
 	// The URL as given is what Twilio signs nearly always; the port
 	// variants are computed only when it does not verify.
-	if hmac.Equal([]byte(got), []byte(Signature(s.token.Reveal(), r.URL, signedParams))) {
-		return params, nil
+	if sc.matches(got, r.URL, signed) {
+		return p, nil
 	}
 	for _, candidate := range portVariants(r.URL, u)[1:] {
-		want := Signature(s.token.Reveal(), candidate, signedParams)
-		if hmac.Equal([]byte(got), []byte(want)) {
-			return params, nil
+		if sc.matches(got, candidate, signed) {
+			return p, nil
 		}
 	}
 	return nil, fmt.Errorf("%s: X-Twilio-Signature does not match %s: %w", s.name, u.Redacted(), channels.ErrBadSignature)
+}
+
+// parseURL parses the public URL a webhook was signed for. Every request to
+// a channel carries the same one (public_url and the channel's path, no
+// query), so the last one parsed is kept.
+func (s *sender) parseURL(raw string) (*url.URL, error) {
+	if last := s.lastURL.Load(); last != nil && last.raw == raw {
+		return last.u, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	s.lastURL.Store(&parsedURL{raw: raw, u: u})
+	return u, nil
+}
+
+type parsedURL struct {
+	raw string
+	u   *url.URL // never modified once stored
+}
+
+// matches reports whether got is the signature of fullURL and signed
+// (sorted for signing).
+func (sc *verifyScratch) matches(got, fullURL string, signed params) bool {
+	sc.signed = appendSigned(sc.signed[:0], fullURL, signed)
+	sc.mac.Reset()
+	sc.mac.Write(sc.signed)
+	var sum [sha1.Size]byte
+	var want [28]byte // base64.StdEncoding.EncodedLen(sha1.Size)
+	base64.StdEncoding.Encode(want[:], sc.mac.Sum(sum[:0]))
+	return hmac.Equal([]byte(got), want[:])
+}
+
+// sortForSigning sorts parameters as Twilio signs them: names in byte
+// order, the values of a repeated name sorted too. It sorts by name, as
+// Twilio's docs say, not by name+value as one SDK does: they differ for
+// To=... vs ToCity=....
+func sortForSigning(p params) params {
+	slices.SortFunc(p, func(a, b param) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.value, b.value)
+	})
+	return p
+}
+
+// appendSigned appends what Twilio signs: the URL followed by each
+// parameter's name and value, in sortForSigning's order.
+func appendSigned(b []byte, fullURL string, sorted params) []byte {
+	b = append(b, fullURL...)
+	for _, kv := range sorted {
+		b = append(b, kv.name...)
+		b = append(b, kv.value...)
+	}
+	return b
 }
 
 // Signature computes Twilio's X-Twilio-Signature for a request to fullURL
 // with the given POST parameters (nil for GET and JSON webhooks): the URL
 // followed by each parameter name and value, names sorted in byte order and
 // the values of a repeated name sorted, HMAC-SHA1 keyed with the auth token,
-// in standard padded Base64. It sorts by name, as Twilio's docs say, not by
-// name+value as one SDK does: they differ for To=... vs ToCity=....
+// in standard padded Base64.
 func Signature(authToken, fullURL string, params url.Values) string {
-	names := make([]string, 0, len(params))
-	size := len(fullURL)
-	for name, values := range params {
-		names = append(names, name)
-		for _, v := range values {
-			size += len(name) + len(v)
-		}
-	}
-	slices.Sort(names)
-	// One buffer and one Write: a Write per name and value converts each
-	// to a []byte on the heap, which was most of a webhook's allocation.
-	signed := make([]byte, 0, size)
-	signed = append(signed, fullURL...)
-	for _, name := range names {
-		values := params[name]
-		if len(values) > 1 {
-			values = slices.Clone(values)
-			slices.Sort(values)
-		}
-		for _, v := range values {
-			signed = append(signed, name...)
-			signed = append(signed, v...)
-		}
-	}
 	mac := hmac.New(sha1.New, []byte(authToken))
-	mac.Write(signed)
+	mac.Write(appendSigned(nil, fullURL, sortForSigning(paramsOf(params))))
 	var sum [sha1.Size]byte
 	return base64.StdEncoding.EncodeToString(mac.Sum(sum[:0]))
 }
@@ -138,7 +253,11 @@ func portVariants(raw string, u *url.URL) []string {
 }
 
 func isJSON(h http.Header) bool {
-	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	ct := h.Get("Content-Type")
+	if strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return false // what Twilio sends nearly always; parsing it costs a map
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
 	return mt == "application/json"
 }
 
@@ -174,7 +293,7 @@ var statuses = map[string]string{
 // parse turns verified parameters into events. A request with a
 // MessageStatus other than received is a status callback; anything else is
 // an incoming message.
-func (s *sender) parse(p url.Values) ([]channels.Inbound, error) {
+func (s *sender) parse(p params) ([]channels.Inbound, error) {
 	sid := p.Get("MessageSid")
 	if sid == "" {
 		sid = p.Get("SmsSid") // deprecated duplicate, still sent
