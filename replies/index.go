@@ -285,7 +285,7 @@ func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
 	}
 	line = line[:end+1]
 	var e state.Entry
-	if json.Unmarshal(line, &e) != nil || e.Status != state.StatusSent {
+	if state.DecodeEntry(line, &e) != nil || e.Status != state.StatusSent {
 		return nil, false
 	}
 	return &e, true
