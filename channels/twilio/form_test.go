@@ -19,7 +19,7 @@ func FuzzParseForm(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		want, werr := url.ParseQuery(body)
-		got, gerr := parseForm(nil, body)
+		got, gerr := parseForm(nil, []byte(body), &verifyScratch{})
 		if (werr == nil) != (gerr == nil) {
 			t.Fatalf("%q: url.ParseQuery error %v, parseForm error %v", body, werr, gerr)
 		}

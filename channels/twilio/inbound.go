@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -26,12 +27,23 @@ import (
 // nothing is read from the request before it is verified.
 func (s *sender) ParseInbound(r channels.InboundRequest) ([]channels.Inbound, error) {
 	sc := s.scratch.Get().(*verifyScratch)
-	defer s.scratch.Put(sc)
+	defer s.putScratch(sc)
 	params, err := s.verify(r, sc)
 	if err != nil {
 		return nil, err
 	}
 	return s.parse(params)
+}
+
+// maxKeptScratch is the largest buffer a pooled verifyScratch keeps: a
+// rare large webhook should not pin a megabyte per pooled entry.
+const maxKeptScratch = 64 << 10
+
+func (s *sender) putScratch(sc *verifyScratch) {
+	if cap(sc.text) > maxKeptScratch || cap(sc.signed) > maxKeptScratch {
+		sc.text, sc.signed, sc.params, sc.sorted, sc.ends = nil, nil, nil, nil, nil
+	}
+	s.scratch.Put(sc)
 }
 
 // param is one parameter of a webhook, unescaped.
@@ -70,6 +82,8 @@ type verifyScratch struct {
 	signed []byte
 	params params
 	sorted params
+	text   []byte // a form's names and values, unescaped
+	ends   []int  // where each name and value ends in text
 }
 
 // maxFormParams is the number of parameters a form body may have, net/url's
@@ -78,31 +92,84 @@ const maxFormParams = 10000
 
 // parseForm appends the parameters of an application/x-www-form-urlencoded
 // body to p, as url.ParseQuery reads them (a ';' separator or a bad escape
-// is an error); a value needing no unescaping is a substring of body.
-func parseForm(p params, body string) (params, error) {
-	if strings.Count(body, "&")+1 > maxFormParams {
+// is an error). Every name and value is unescaped into sc.text, and they
+// become substrings of one string made of it: one allocation for the whole
+// form instead of one per escaped value.
+func parseForm(p params, body []byte, sc *verifyScratch) (params, error) {
+	if bytes.Count(body, []byte("&"))+1 > maxFormParams {
 		return p, errors.New("too many parameters")
 	}
-	for body != "" {
-		var pair string
-		pair, body, _ = strings.Cut(body, "&")
-		if strings.Contains(pair, ";") {
+	text, ends := sc.text[:0], sc.ends[:0]
+	for len(body) > 0 {
+		pair := body
+		if i := bytes.IndexByte(body, '&'); i >= 0 {
+			pair, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		if bytes.IndexByte(pair, ';') >= 0 {
 			return p, errors.New("invalid semicolon separator")
 		}
-		if pair == "" {
+		if len(pair) == 0 {
 			continue
 		}
-		name, value, _ := strings.Cut(pair, "=")
-		name, err := url.QueryUnescape(name)
-		if err != nil {
+		name, value := pair, []byte(nil)
+		if i := bytes.IndexByte(pair, '='); i >= 0 {
+			name, value = pair[:i], pair[i+1:]
+		}
+		var err error
+		if text, err = appendUnescaped(text, name); err != nil {
 			return p, err
 		}
-		if value, err = url.QueryUnescape(value); err != nil {
+		ends = append(ends, len(text))
+		if text, err = appendUnescaped(text, value); err != nil {
 			return p, err
 		}
-		p = append(p, param{name, value})
+		ends = append(ends, len(text))
+	}
+	sc.text, sc.ends = text, ends
+	all := string(text)
+	start := 0
+	for i := 0; i < len(ends); i += 2 {
+		p = append(p, param{all[start:ends[i]], all[ends[i]:ends[i+1]]})
+		start = ends[i+1]
 	}
 	return p, nil
+}
+
+// appendUnescaped appends s with its query escapes decoded ('+' is a
+// space, %XX a byte), refusing a malformed escape as url.QueryUnescape
+// does.
+func appendUnescaped(b, s []byte) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return b, url.EscapeError(s[i:min(i+3, len(s))])
+			}
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		case '+':
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
+		}
+	}
+	return b, nil
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }
 
 // verify checks the signature and returns the request's parameters, which
@@ -136,7 +203,7 @@ func (s *sender) verify(r channels.InboundRequest, sc *verifyScratch) (params, e
 		}
 		p = paramsOf(values)
 	default:
-		if p, err = parseForm(sc.params[:0], string(r.Body)); err != nil {
+		if p, err = parseForm(sc.params[:0], r.Body, sc); err != nil {
 			return nil, fmt.Errorf("%s: malformed form body: %w", s.name, err)
 		}
 		sc.params = p
