@@ -40,6 +40,7 @@ type journalIndex struct {
 
 	mu      sync.Mutex
 	f       *os.File // the journal, open for reading lines back
+	mapped  journalMap
 	offset  int64    // bytes already read, always at a line start
 	skipped int      // lines that did not parse
 
@@ -80,6 +81,7 @@ func newStoreIndex(store state.Store, stateDir string) *journalIndex {
 }
 
 func (ix *journalIndex) reset() {
+	ix.mapped.unmap()
 	if ix.f != nil {
 		ix.f.Close()
 		ix.f = nil
@@ -100,6 +102,7 @@ func (ix *journalIndex) reset() {
 func (ix *journalIndex) close() {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.mapped.unmap()
 	if ix.f != nil {
 		ix.f.Close()
 		ix.f = nil
@@ -175,7 +178,10 @@ func (ix *journalIndex) refresh() error {
 			line = long
 		}
 		if err == io.EOF {
-			return nil // an unfinished line, if any, stays unread
+			// An unfinished line, if any, stays unread. Lines are read
+			// back from the mapping when it can be made.
+			ix.mapped.cover(ix.f, ix.offset)
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("reading the journal: %w", err)
@@ -259,10 +265,17 @@ func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
 	if ix.f == nil {
 		return nil, false
 	}
+	var small [1024]byte
+	if ix.mapped.data != nil {
+		line, ok := ix.mapped.copyLine(small[:0], off, ix.offset)
+		if !ok {
+			return nil, false
+		}
+		return decodeSend(line)
+	}
 	// One pread of what a send line usually takes, more only for a longer
 	// line (a 4 KB buffered reader per lookup was a webhook's largest
 	// allocation).
-	var small [1024]byte
 	line := small[:0]
 	end := -1
 	for end < 0 {
@@ -283,7 +296,10 @@ func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
 		}
 		line = line[:len(line)+n]
 	}
-	line = line[:end+1]
+	return decodeSend(line[:end+1])
+}
+
+func decodeSend(line []byte) (*sendRef, bool) {
 	var e state.Entry
 	if state.DecodeEntry(line, &e) != nil || e.Status != state.StatusSent {
 		return nil, false
@@ -326,18 +342,28 @@ func (ix *journalIndex) byProviderID(channel, id string) *sendRef {
 	})
 }
 
-// forReply finds the send a reply answers: the message it quotes when the
+// replyRef finds the send a reply answers: the message it quotes when the
 // provider says which (inReplyTo), else the last send to that address on
 // that channel. nil when herald never sent there.
-func (ix *journalIndex) forReply(channel, from, inReplyTo string) *sendRef {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
+func (ix *journalIndex) replyRef(channel, from, inReplyTo string) *sendRef {
 	if inReplyTo != "" {
 		if ref := ix.byProviderID(channel, inReplyTo); ref != nil {
 			return ref
 		}
 	}
 	return ix.byAddress(channel, from)
+}
+
+// attribute sets each reply's recipient and campaign from the send it
+// answers (replyRef); a reply to no known send keeps them empty.
+func (ix *journalIndex) attribute(rows []state.Reply) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for i, r := range rows {
+		if ref := ix.replyRef(r.Channel, r.From, r.InReplyTo); ref != nil {
+			rows[i].RecipientID, rows[i].Campaign = ref.Recipient, ref.Campaign
+		}
+	}
 }
 
 // lastSend finds the last send to address on channel.
