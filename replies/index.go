@@ -41,8 +41,8 @@ type journalIndex struct {
 	mu      sync.Mutex
 	f       *os.File // the journal, open for reading lines back
 	mapped  journalMap
-	offset  int64    // bytes already read, always at a line start
-	skipped int      // lines that did not parse
+	offset  int64 // bytes already read, always at a line start
+	skipped int   // lines that did not parse
 
 	byAddr      map[uint64]int64    // channel, normalized address -> last send to it
 	byProvider  map[uint64]int64    // channel, provider id -> send
