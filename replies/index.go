@@ -254,34 +254,29 @@ func (ix *journalIndex) add(at int64, e indexed) {
 }
 
 // entryAt reads back the journal line that starts at off.
-func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
+func (ix *journalIndex) entryAt(off int64) (sendRef, bool) {
 	if ix.db != nil {
 		if off < 0 || off >= int64(len(ix.sends)) {
-			return nil, false
+			return sendRef{}, false
 		}
-		e := ix.sends[off]
-		return &e, true
+		return ix.sends[off], true
 	}
 	if ix.f == nil {
-		return nil, false
+		return sendRef{}, false
 	}
-	var small [1024]byte
 	if ix.mapped.data != nil {
-		line, ok := ix.mapped.copyLine(small[:0], off, ix.offset)
-		if !ok {
-			return nil, false
-		}
-		return decodeSend(line)
+		return ix.mapped.decodeLine(off, ix.offset, decodeSend)
 	}
 	// One pread of what a send line usually takes, more only for a longer
 	// line (a 4 KB buffered reader per lookup was a webhook's largest
 	// allocation).
+	var small [1024]byte
 	line := small[:0]
 	end := -1
 	for end < 0 {
 		pos := off + int64(len(line))
 		if pos >= ix.offset {
-			return nil, false // no newline before the end of what was indexed
+			return sendRef{}, false // no newline before the end of what was indexed
 		}
 		chunk := min(int64(max(len(line), len(small))), ix.offset-pos)
 		if int64(cap(line)-len(line)) < chunk {
@@ -289,7 +284,7 @@ func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
 		}
 		n, err := ix.f.ReadAt(line[len(line):int64(len(line))+chunk], pos)
 		if n == 0 && err != nil {
-			return nil, false
+			return sendRef{}, false
 		}
 		if i := bytes.IndexByte(line[len(line):len(line)+n], '\n'); i >= 0 {
 			end = len(line) + i
@@ -299,37 +294,40 @@ func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
 	return decodeSend(line[:end+1])
 }
 
-func decodeSend(line []byte) (*sendRef, bool) {
+// decodeSend reads a journal line that must be a send. The entry's strings
+// are copies: line may be the journal's mapping or a reused buffer.
+func decodeSend(line []byte) (sendRef, bool) {
 	var e state.Entry
 	if state.DecodeEntry(line, &e) != nil || e.Status != state.StatusSent {
-		return nil, false
+		return sendRef{}, false
 	}
-	return &e, true
+	return e, true
 }
 
 // lookup reads the send stored under h in m, if check confirms it is the
-// one asked for.
-func (ix *journalIndex) lookup(m map[uint64]int64, h uint64, check func(*sendRef) bool) *sendRef {
+// one asked for. Sends are values, not pointers, so a lookup per webhook
+// allocates no entry.
+func (ix *journalIndex) lookup(m map[uint64]int64, h uint64, check func(sendRef) bool) (sendRef, bool) {
 	off, ok := m[h]
 	if !ok {
-		return nil
+		return sendRef{}, false
 	}
 	e, ok := ix.entryAt(off)
 	if !ok || !check(e) {
-		return nil
+		return sendRef{}, false
 	}
-	return e
+	return e, true
 }
 
-func (ix *journalIndex) byAddress(channel, address string) *sendRef {
+func (ix *journalIndex) byAddress(channel, address string) (sendRef, bool) {
 	address = state.NormalizeAddress(address)
-	return ix.lookup(ix.byAddr, ix.hash(channel, address), func(e *sendRef) bool {
+	return ix.lookup(ix.byAddr, ix.hash(channel, address), func(e sendRef) bool {
 		return e.Channel == channel && state.NormalizeAddress(e.Address) == address
 	})
 }
 
-func (ix *journalIndex) byProviderID(channel, id string) *sendRef {
-	return ix.lookup(ix.byProvider, ix.hash(channel, id), func(e *sendRef) bool {
+func (ix *journalIndex) byProviderID(channel, id string) (sendRef, bool) {
+	return ix.lookup(ix.byProvider, ix.hash(channel, id), func(e sendRef) bool {
 		if e.Channel != channel {
 			return false
 		}
@@ -344,11 +342,11 @@ func (ix *journalIndex) byProviderID(channel, id string) *sendRef {
 
 // replyRef finds the send a reply answers: the message it quotes when the
 // provider says which (inReplyTo), else the last send to that address on
-// that channel. nil when herald never sent there.
-func (ix *journalIndex) replyRef(channel, from, inReplyTo string) *sendRef {
+// that channel. ok is false when herald never sent there.
+func (ix *journalIndex) replyRef(channel, from, inReplyTo string) (sendRef, bool) {
 	if inReplyTo != "" {
-		if ref := ix.byProviderID(channel, inReplyTo); ref != nil {
-			return ref
+		if ref, ok := ix.byProviderID(channel, inReplyTo); ok {
+			return ref, true
 		}
 	}
 	return ix.byAddress(channel, from)
@@ -360,24 +358,32 @@ func (ix *journalIndex) attribute(rows []state.Reply) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	for i, r := range rows {
-		if ref := ix.replyRef(r.Channel, r.From, r.InReplyTo); ref != nil {
+		if ref, ok := ix.replyRef(r.Channel, r.From, r.InReplyTo); ok {
 			rows[i].RecipientID, rows[i].Campaign = ref.Recipient, ref.Campaign
 		}
 	}
+}
+
+// refOrNil is a found send as a pointer, nil when none was found.
+func refOrNil(ref sendRef, ok bool) *sendRef {
+	if !ok {
+		return nil
+	}
+	return &ref
 }
 
 // lastSend finds the last send to address on channel.
 func (ix *journalIndex) lastSend(channel, address string) *sendRef {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.byAddress(channel, address)
+	return refOrNil(ix.byAddress(channel, address))
 }
 
 // forProviderID finds the send a delivery status is about.
 func (ix *journalIndex) forProviderID(channel, id string) *sendRef {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.byProviderID(channel, id)
+	return refOrNil(ix.byProviderID(channel, id))
 }
 
 // claimStatus reports whether a status of a send is not journaled yet and
@@ -407,18 +413,18 @@ func (ix *journalIndex) forEmail(e Email, emailChannels []string) (ref *sendRef,
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	byToken := func(tok string) *sendRef {
-		return ix.lookup(ix.byToken, ix.hash(tok), func(s *sendRef) bool {
+		return refOrNil(ix.lookup(ix.byToken, ix.hash(tok), func(s sendRef) bool {
 			return channels.ReplyToken(s.Campaign, s.Recipient) == tok
-		})
+		}))
 	}
 	byID := func(id string) *sendRef {
 		if id == "" {
 			return nil
 		}
-		if ref := ix.lookup(ix.byMessageID, ix.hash(strings.ToLower(id)), func(s *sendRef) bool {
+		if ref, ok := ix.lookup(ix.byMessageID, ix.hash(strings.ToLower(id)), func(s sendRef) bool {
 			return strings.EqualFold(s.MessageID, id)
-		}); ref != nil {
-			return ref
+		}); ok {
+			return &ref
 		}
 		// A Message-ID herald made carries the reply token, which still
 		// leads to the recipient when the journal lost the id (older runs).
@@ -441,8 +447,8 @@ func (ix *journalIndex) forEmail(e Email, emailChannels []string) (ref *sendRef,
 		}
 	}
 	for _, ch := range emailChannels {
-		if ref := ix.byAddress(ch, e.From); ref != nil {
-			return ref, "address"
+		if ref, ok := ix.byAddress(ch, e.From); ok {
+			return &ref, "address"
 		}
 	}
 	return nil, ""

@@ -54,12 +54,13 @@ func (m *journalMap) unmap() {
 	}
 }
 
-// copyLine appends to dst the line that starts at off, newline included,
-// reading no further than end. ok is false when no newline comes before
-// end, or the file shrank under the mapping.
-func (m *journalMap) copyLine(dst []byte, off, end int64) (line []byte, ok bool) {
+// decodeLine decodes with decode the line that starts at off, reading no
+// further than end; ok is false when no newline comes before end, or the
+// file shrank under the mapping. decode must copy what it keeps: the line
+// is the mapping itself.
+func (m *journalMap) decodeLine(off, end int64, decode func([]byte) (sendRef, bool)) (e sendRef, ok bool) {
 	if off < 0 || off >= end || end > int64(len(m.data)) {
-		return dst, false
+		return sendRef{}, false
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
@@ -67,13 +68,13 @@ func (m *journalMap) copyLine(dst []byte, off, end int64) (line []byte, ok bool)
 			if _, fault := r.(interface{ Addr() uintptr }); !fault {
 				panic(r)
 			}
-			line, ok = dst, false
+			e, ok = sendRef{}, false
 		}
 	}()
 	rest := m.data[off:end]
 	i := bytes.IndexByte(rest, '\n')
 	if i < 0 {
-		return dst, false
+		return sendRef{}, false
 	}
-	return append(dst, rest[:i+1]...), true
+	return decode(rest[:i+1])
 }

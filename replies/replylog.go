@@ -24,11 +24,11 @@ func newSeenSet() *seenSet { return &seenSet{keys: map[string]bool{}} }
 func (s *seenSet) claim(k string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.keys[k] {
-		return false
-	}
+	// One map operation instead of a look-up and an insert: the set grew
+	// exactly when k was new.
+	n := len(s.keys)
 	s.keys[k] = true
-	return true
+	return len(s.keys) > n
 }
 
 func (s *seenSet) release(k string) {
@@ -91,6 +91,7 @@ type replyBatcher struct {
 	mu       sync.Mutex
 	next     *replyBatch // filling while the previous batch is written
 	flushing bool
+	spare    []state.Reply // a written batch's rows, emptied, for the next batch
 }
 
 type replyBatch struct {
@@ -113,7 +114,8 @@ func (b *replyBatcher) add(row state.Reply) (bool, error) {
 	b.mu.Lock()
 	batch := b.next
 	if batch == nil {
-		batch = &replyBatch{done: make(chan struct{})}
+		batch = &replyBatch{rows: b.spare, done: make(chan struct{})}
+		b.spare = nil
 		b.next = batch
 	}
 	i := len(batch.rows)
@@ -144,6 +146,11 @@ func (b *replyBatcher) flush() {
 		b.mu.Unlock()
 		batch.added, batch.err = b.write(batch.rows, taken)
 		close(batch.done)
+		// Waiters read added and err only, and the store copied the rows.
+		clear(batch.rows)
+		b.mu.Lock()
+		b.spare = batch.rows[:0]
+		b.mu.Unlock()
 	}
 }
 

@@ -378,7 +378,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			level = slog.LevelError
 		}
 	}
-	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+	// The record is made here rather than by LogAttrs, which also records
+	// the caller's program counter: a stack walk per request, for a source
+	// position herald's log handlers do not print.
+	if ctx := r.Context(); s.log.Enabled(ctx, level) {
+		rec := slog.NewRecord(time.Now(), level, "request", 0)
+		rec.AddAttrs(attrs...)
+		s.log.Handler().Handle(ctx, rec)
+	}
 }
 
 // sharedRefresh lets concurrent webhooks share the journal index's

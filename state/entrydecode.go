@@ -22,8 +22,12 @@ func DecodeEntry(line []byte, e *Entry) error {
 	if decodeEntryFast(line, e) {
 		return nil
 	}
-	*e = Entry{}
-	return json.Unmarshal(line, e)
+	// A fresh entry for json, so that e does not escape to the heap on
+	// the fast path.
+	decoded := new(Entry)
+	err := json.Unmarshal(line, decoded)
+	*e = *decoded
+	return err
 }
 
 // decodeEntryFast decodes line into e when it is of the plain shape

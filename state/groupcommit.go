@@ -13,6 +13,7 @@ type groupCommit[T any] struct {
 	mu       sync.Mutex
 	next     *commitBatch[T] // filling while the previous batch is written
 	flushing bool
+	spare    []T // a written batch's items, emptied, for the next batch
 }
 
 // commitBatch is one write's items; its writers wait on done together, so
@@ -30,7 +31,8 @@ func (g *groupCommit[T]) add(items ...T) error {
 	g.mu.Lock()
 	b := g.next
 	if b == nil {
-		b = &commitBatch[T]{done: make(chan struct{})}
+		b = &commitBatch[T]{items: g.spare, done: make(chan struct{})}
+		g.spare = nil
 		g.next = b
 	}
 	b.items = append(b.items, items...)
@@ -56,5 +58,10 @@ func (g *groupCommit[T]) flush() {
 		g.mu.Unlock()
 		b.err = g.write(b.items)
 		close(b.done)
+		// Writers wait for the error only, so the items can be reused.
+		clear(b.items)
+		g.mu.Lock()
+		g.spare = b.items[:0]
+		g.mu.Unlock()
 	}
 }
