@@ -345,7 +345,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sw.Header()["Content-Type"] = textPlain
 		sw.Write(okBody)
 	case strings.HasPrefix(path, "/webhooks/"):
-		s.webhook(sw, r, strings.TrimPrefix(path, "/webhooks/"), info)
+		s.webhook(sw, r, strings.TrimPrefix(path, "/webhooks/"), start, info)
 	case strings.HasPrefix(path, "/unsubscribe/"):
 		logPath = "/unsubscribe/…"
 		s.unsubscribe(sw, r, strings.TrimPrefix(path, "/unsubscribe/"), info)
@@ -465,8 +465,7 @@ func releaseBody(b *[]byte) {
 	}
 }
 
-func (s *Server) webhook(w http.ResponseWriter, r *http.Request, name string, info *reqInfo) {
-	arrived := time.Now()
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request, name string, arrived time.Time, info *reqInfo) {
 	ep, hint := s.route(name)
 	if ep == nil {
 		info.err = errors.New(hint)
@@ -595,8 +594,9 @@ func (s *Server) reply(ep *endpoint, ev channels.Inbound, action Action, reason 
 		info.duplicates++
 		return nil
 	}
+	at := s.at(ev.Time)
 	row := state.Reply{
-		ReceivedAt: s.at(ev.Time),
+		ReceivedAt: at,
 		Channel:    ep.channel,
 		From:       ev.From,
 		MessageID:  ev.ProviderID,
@@ -607,7 +607,7 @@ func (s *Server) reply(ep *endpoint, ev channels.Inbound, action Action, reason 
 	// The suppression goes first: if it fails the provider retries and
 	// nothing is logged yet; if the row then fails, the retry repeats an
 	// idempotent suppression.
-	err := act(s.store, ep.channel, ev.From, action, reason, s.at(ev.Time))
+	err := act(s.store, ep.channel, ev.From, action, reason, at)
 	added := false
 	if err == nil {
 		added, err = s.replies.add(row)

@@ -141,21 +141,23 @@ func parseForm(p params, body []byte, sc *verifyScratch) (params, error) {
 // space, %XX a byte), refusing a malformed escape as url.QueryUnescape
 // does.
 func appendUnescaped(b, s []byte) ([]byte, error) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return b, url.EscapeError(s[i:min(i+3, len(s))])
-			}
-			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
-			i += 2
-		case '+':
-			b = append(b, ' ')
-		default:
-			b = append(b, c)
+	for {
+		i := bytes.IndexAny(s, "%+")
+		if i < 0 {
+			return append(b, s...), nil
 		}
+		b = append(b, s[:i]...)
+		if s[i] == '+' {
+			b = append(b, ' ')
+			s = s[i+1:]
+			continue
+		}
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return b, url.EscapeError(s[i:min(i+3, len(s))])
+		}
+		b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+		s = s[i+3:]
 	}
-	return b, nil
 }
 
 func isHex(c byte) bool {
