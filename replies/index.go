@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -133,8 +132,7 @@ func (ix *journalIndex) refresh() error {
 			if e.Status == state.StatusSent {
 				ix.sends = append(ix.sends, e)
 			}
-			ix.add(int64(len(ix.sends)-1), indexed{Campaign: e.Campaign, Recipient: e.Recipient, Channel: e.Channel,
-				Address: e.Address, Status: e.Status, ProviderID: e.ProviderID, MessageID: e.MessageID})
+			ix.add(int64(len(ix.sends)-1), e)
 			return nil
 		})
 		if err != nil {
@@ -191,18 +189,6 @@ func (ix *journalIndex) refresh() error {
 	}
 }
 
-// indexed is the part of a journal line the index reads; decoding only
-// these fields (no time) keeps loading a large journal quick.
-type indexed struct {
-	Campaign   string `json:"campaign"`
-	Recipient  string `json:"recipient"`
-	Channel    string `json:"channel"`
-	Address    string `json:"address"`
-	Status     string `json:"status"`
-	ProviderID string `json:"provider_id"`
-	MessageID  string `json:"message_id"`
-}
-
 // skipStatuses are the lines the index has no use for; herald writes
 // "status":"..." without spaces, so they are skipped without decoding
 // (anything else is decoded and judged by its status).
@@ -217,8 +203,8 @@ func (ix *journalIndex) addLine(at int64, line []byte) {
 			return
 		}
 	}
-	var e indexed
-	if json.Unmarshal(line, &e) != nil {
+	var e state.Entry
+	if state.DecodeEntry(line, &e) != nil {
 		ix.skipped++ // a line torn by a crash, followed by the newline the next writer added
 		return
 	}
@@ -226,7 +212,7 @@ func (ix *journalIndex) addLine(at int64, line []byte) {
 }
 
 // add indexes one journal entry found at at.
-func (ix *journalIndex) add(at int64, e indexed) {
+func (ix *journalIndex) add(at int64, e state.Entry) {
 	switch e.Status {
 	case state.StatusDelivered, state.StatusUndelivered:
 		ix.statuses[ix.hash(e.Channel, e.ProviderID, e.Status)] = struct{}{}
