@@ -91,3 +91,29 @@ func flockWaiter(t *testing.T, ino uint64) bool {
 	}
 	return false
 }
+
+// A reply whose journal cannot be read is refused with 500 and logs
+// nothing, so Twilio delivers it again; the redelivery, once the journal
+// reads, is logged (the first attempt did not count it as seen).
+func TestServeRefusesRepliesWhileTheJournalCannotBeRead(t *testing.T) {
+	h := newHarness(t, fullConfig)
+	journal := state.OpenFiles(h.state).JournalPath()
+	if err := os.Mkdir(journal, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	req := twilioReq(twilioToken, "/webhooks/sms", twilioSMS("SMjournal", "+6281234567890", "Bisa diantar besok sore?"))
+	code, body := h.send(req)
+	if code != http.StatusInternalServerError || !strings.Contains(body, "journal cannot be read") {
+		t.Fatalf("with an unreadable journal: %d %q, want 500 naming the journal", code, body)
+	}
+	if rows := h.replies(); len(rows) != 0 {
+		t.Fatalf("rows logged without the journal: %+v", rows)
+	}
+	if err := os.Remove(journal); err != nil {
+		t.Fatal(err)
+	}
+	h.mustSend(req)
+	if rows := h.replies(); len(rows) != 1 || rows[0].MessageID != "SMjournal" {
+		t.Fatalf("after the redelivery: %+v", rows)
+	}
+}
