@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -40,8 +39,9 @@ type journalIndex struct {
 
 	mu      sync.Mutex
 	f       *os.File // the journal, open for reading lines back
-	offset  int64    // bytes already read, always at a line start
-	skipped int      // lines that did not parse
+	mapped  journalMap
+	offset  int64 // bytes already read, always at a line start
+	skipped int   // lines that did not parse
 
 	byAddr      map[uint64]int64    // channel, normalized address -> last send to it
 	byProvider  map[uint64]int64    // channel, provider id -> send
@@ -80,6 +80,7 @@ func newStoreIndex(store state.Store, stateDir string) *journalIndex {
 }
 
 func (ix *journalIndex) reset() {
+	ix.mapped.unmap()
 	if ix.f != nil {
 		ix.f.Close()
 		ix.f = nil
@@ -100,6 +101,7 @@ func (ix *journalIndex) reset() {
 func (ix *journalIndex) close() {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.mapped.unmap()
 	if ix.f != nil {
 		ix.f.Close()
 		ix.f = nil
@@ -130,8 +132,7 @@ func (ix *journalIndex) refresh() error {
 			if e.Status == state.StatusSent {
 				ix.sends = append(ix.sends, e)
 			}
-			ix.add(int64(len(ix.sends)-1), indexed{Campaign: e.Campaign, Recipient: e.Recipient, Channel: e.Channel,
-				Address: e.Address, Status: e.Status, ProviderID: e.ProviderID, MessageID: e.MessageID})
+			ix.add(int64(len(ix.sends)-1), e)
 			return nil
 		})
 		if err != nil {
@@ -175,7 +176,10 @@ func (ix *journalIndex) refresh() error {
 			line = long
 		}
 		if err == io.EOF {
-			return nil // an unfinished line, if any, stays unread
+			// An unfinished line, if any, stays unread. Lines are read
+			// back from the mapping when it can be made.
+			ix.mapped.cover(ix.f, ix.offset)
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("reading the journal: %w", err)
@@ -183,18 +187,6 @@ func (ix *journalIndex) refresh() error {
 		ix.addLine(ix.offset, line)
 		ix.offset += int64(len(line))
 	}
-}
-
-// indexed is the part of a journal line the index reads; decoding only
-// these fields (no time) keeps loading a large journal quick.
-type indexed struct {
-	Campaign   string `json:"campaign"`
-	Recipient  string `json:"recipient"`
-	Channel    string `json:"channel"`
-	Address    string `json:"address"`
-	Status     string `json:"status"`
-	ProviderID string `json:"provider_id"`
-	MessageID  string `json:"message_id"`
 }
 
 // skipStatuses are the lines the index has no use for; herald writes
@@ -211,8 +203,8 @@ func (ix *journalIndex) addLine(at int64, line []byte) {
 			return
 		}
 	}
-	var e indexed
-	if json.Unmarshal(line, &e) != nil {
+	var e state.Entry
+	if state.DecodeEntry(line, &e) != nil {
 		ix.skipped++ // a line torn by a crash, followed by the newline the next writer added
 		return
 	}
@@ -220,7 +212,7 @@ func (ix *journalIndex) addLine(at int64, line []byte) {
 }
 
 // add indexes one journal entry found at at.
-func (ix *journalIndex) add(at int64, e indexed) {
+func (ix *journalIndex) add(at int64, e state.Entry) {
 	switch e.Status {
 	case state.StatusDelivered, state.StatusUndelivered:
 		ix.statuses[ix.hash(e.Channel, e.ProviderID, e.Status)] = struct{}{}
@@ -248,16 +240,18 @@ func (ix *journalIndex) add(at int64, e indexed) {
 }
 
 // entryAt reads back the journal line that starts at off.
-func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
+func (ix *journalIndex) entryAt(off int64) (sendRef, bool) {
 	if ix.db != nil {
 		if off < 0 || off >= int64(len(ix.sends)) {
-			return nil, false
+			return sendRef{}, false
 		}
-		e := ix.sends[off]
-		return &e, true
+		return ix.sends[off], true
 	}
 	if ix.f == nil {
-		return nil, false
+		return sendRef{}, false
+	}
+	if ix.mapped.data != nil {
+		return ix.mapped.decodeLine(off, ix.offset, decodeSend)
 	}
 	// One pread of what a send line usually takes, more only for a longer
 	// line (a 4 KB buffered reader per lookup was a webhook's largest
@@ -268,7 +262,7 @@ func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
 	for end < 0 {
 		pos := off + int64(len(line))
 		if pos >= ix.offset {
-			return nil, false // no newline before the end of what was indexed
+			return sendRef{}, false // no newline before the end of what was indexed
 		}
 		chunk := min(int64(max(len(line), len(small))), ix.offset-pos)
 		if int64(cap(line)-len(line)) < chunk {
@@ -276,44 +270,50 @@ func (ix *journalIndex) entryAt(off int64) (*sendRef, bool) {
 		}
 		n, err := ix.f.ReadAt(line[len(line):int64(len(line))+chunk], pos)
 		if n == 0 && err != nil {
-			return nil, false
+			return sendRef{}, false
 		}
 		if i := bytes.IndexByte(line[len(line):len(line)+n], '\n'); i >= 0 {
 			end = len(line) + i
 		}
 		line = line[:len(line)+n]
 	}
-	line = line[:end+1]
+	return decodeSend(line[:end+1])
+}
+
+// decodeSend reads a journal line that must be a send. The entry's strings
+// are copies: line may be the journal's mapping or a reused buffer.
+func decodeSend(line []byte) (sendRef, bool) {
 	var e state.Entry
-	if json.Unmarshal(line, &e) != nil || e.Status != state.StatusSent {
-		return nil, false
+	if state.DecodeEntry(line, &e) != nil || e.Status != state.StatusSent {
+		return sendRef{}, false
 	}
-	return &e, true
+	return e, true
 }
 
 // lookup reads the send stored under h in m, if check confirms it is the
-// one asked for.
-func (ix *journalIndex) lookup(m map[uint64]int64, h uint64, check func(*sendRef) bool) *sendRef {
+// one asked for. Sends are values, not pointers, so a lookup per webhook
+// allocates no entry.
+func (ix *journalIndex) lookup(m map[uint64]int64, h uint64, check func(sendRef) bool) (sendRef, bool) {
 	off, ok := m[h]
 	if !ok {
-		return nil
+		return sendRef{}, false
 	}
 	e, ok := ix.entryAt(off)
 	if !ok || !check(e) {
-		return nil
+		return sendRef{}, false
 	}
-	return e
+	return e, true
 }
 
-func (ix *journalIndex) byAddress(channel, address string) *sendRef {
+func (ix *journalIndex) byAddress(channel, address string) (sendRef, bool) {
 	address = state.NormalizeAddress(address)
-	return ix.lookup(ix.byAddr, ix.hash(channel, address), func(e *sendRef) bool {
+	return ix.lookup(ix.byAddr, ix.hash(channel, address), func(e sendRef) bool {
 		return e.Channel == channel && state.NormalizeAddress(e.Address) == address
 	})
 }
 
-func (ix *journalIndex) byProviderID(channel, id string) *sendRef {
-	return ix.lookup(ix.byProvider, ix.hash(channel, id), func(e *sendRef) bool {
+func (ix *journalIndex) byProviderID(channel, id string) (sendRef, bool) {
+	return ix.lookup(ix.byProvider, ix.hash(channel, id), func(e sendRef) bool {
 		if e.Channel != channel {
 			return false
 		}
@@ -326,32 +326,50 @@ func (ix *journalIndex) byProviderID(channel, id string) *sendRef {
 	})
 }
 
-// forReply finds the send a reply answers: the message it quotes when the
+// replyRef finds the send a reply answers: the message it quotes when the
 // provider says which (inReplyTo), else the last send to that address on
-// that channel. nil when herald never sent there.
-func (ix *journalIndex) forReply(channel, from, inReplyTo string) *sendRef {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
+// that channel. ok is false when herald never sent there.
+func (ix *journalIndex) replyRef(channel, from, inReplyTo string) (sendRef, bool) {
 	if inReplyTo != "" {
-		if ref := ix.byProviderID(channel, inReplyTo); ref != nil {
-			return ref
+		if ref, ok := ix.byProviderID(channel, inReplyTo); ok {
+			return ref, true
 		}
 	}
 	return ix.byAddress(channel, from)
+}
+
+// attribute sets each reply's recipient and campaign from the send it
+// answers (replyRef); a reply to no known send keeps them empty.
+func (ix *journalIndex) attribute(rows []state.Reply) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for i, r := range rows {
+		if ref, ok := ix.replyRef(r.Channel, r.From, r.InReplyTo); ok {
+			rows[i].RecipientID, rows[i].Campaign = ref.Recipient, ref.Campaign
+		}
+	}
+}
+
+// refOrNil is a found send as a pointer, nil when none was found.
+func refOrNil(ref sendRef, ok bool) *sendRef {
+	if !ok {
+		return nil
+	}
+	return &ref
 }
 
 // lastSend finds the last send to address on channel.
 func (ix *journalIndex) lastSend(channel, address string) *sendRef {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.byAddress(channel, address)
+	return refOrNil(ix.byAddress(channel, address))
 }
 
 // forProviderID finds the send a delivery status is about.
 func (ix *journalIndex) forProviderID(channel, id string) *sendRef {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.byProviderID(channel, id)
+	return refOrNil(ix.byProviderID(channel, id))
 }
 
 // claimStatus reports whether a status of a send is not journaled yet and
@@ -381,18 +399,18 @@ func (ix *journalIndex) forEmail(e Email, emailChannels []string) (ref *sendRef,
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	byToken := func(tok string) *sendRef {
-		return ix.lookup(ix.byToken, ix.hash(tok), func(s *sendRef) bool {
+		return refOrNil(ix.lookup(ix.byToken, ix.hash(tok), func(s sendRef) bool {
 			return channels.ReplyToken(s.Campaign, s.Recipient) == tok
-		})
+		}))
 	}
 	byID := func(id string) *sendRef {
 		if id == "" {
 			return nil
 		}
-		if ref := ix.lookup(ix.byMessageID, ix.hash(strings.ToLower(id)), func(s *sendRef) bool {
+		if ref, ok := ix.lookup(ix.byMessageID, ix.hash(strings.ToLower(id)), func(s sendRef) bool {
 			return strings.EqualFold(s.MessageID, id)
-		}); ref != nil {
-			return ref
+		}); ok {
+			return &ref
 		}
 		// A Message-ID herald made carries the reply token, which still
 		// leads to the recipient when the journal lost the id (older runs).
@@ -415,8 +433,8 @@ func (ix *journalIndex) forEmail(e Email, emailChannels []string) (ref *sendRef,
 		}
 	}
 	for _, ch := range emailChannels {
-		if ref := ix.byAddress(ch, e.From); ref != nil {
-			return ref, "address"
+		if ref, ok := ix.byAddress(ch, e.From); ok {
+			return &ref, "address"
 		}
 	}
 	return nil, ""

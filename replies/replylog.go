@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"herald/state"
 )
@@ -23,11 +24,11 @@ func newSeenSet() *seenSet { return &seenSet{keys: map[string]bool{}} }
 func (s *seenSet) claim(k string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.keys[k] {
-		return false
-	}
+	// One map operation instead of a look-up and an insert: the set grew
+	// exactly when k was new.
+	n := len(s.keys)
 	s.keys[k] = true
-	return true
+	return len(s.keys) > n
 }
 
 func (s *seenSet) release(k string) {
@@ -58,14 +59,105 @@ type onceAppender interface {
 	AppendRepliesOnce(ctx context.Context, rows ...state.Reply) ([]bool, error)
 }
 
-// appendReply logs row and reports whether it was new.
-func appendReply(store state.Store, row state.Reply) (bool, error) {
-	if o, ok := store.(onceAppender); ok && row.MessageID != "" {
-		added, err := o.AppendRepliesOnce(writeCtx, row)
-		if err != nil {
-			return false, err
-		}
-		return added[0], nil
+// appendReplies logs rows and reports which were new.
+func appendReplies(store state.Store, rows []state.Reply) ([]bool, error) {
+	if o, ok := store.(onceAppender); ok {
+		return o.AppendRepliesOnce(writeCtx, rows...)
 	}
-	return true, store.AppendReplies(writeCtx, row)
+	if err := store.AppendReplies(writeCtx, rows...); err != nil {
+		return nil, err
+	}
+	added := make([]bool, len(rows))
+	for i := range added {
+		added[i] = true
+	}
+	return added, nil
+}
+
+// replyBatcher attributes and logs the replies of concurrent webhooks in
+// batches: those that arrive while a batch is being written wait together
+// for the next one. A batch reads what the journal gained once (a stat,
+// when nothing was sent meanwhile), attributes each reply to the send it
+// answers, and appends all its rows in one write and one fsync (or one
+// transaction). Every webhook of a batch arrived before its journal read
+// began, so each sees every send journaled before it arrived, as one read
+// per webhook did. add returns once the row is durable, so a provider gets
+// its 200 only for a logged reply.
+type replyBatcher struct {
+	index   *journalIndex
+	refresh *sharedRefresh
+	store   state.Store
+
+	mu       sync.Mutex
+	next     *replyBatch // filling while the previous batch is written
+	flushing bool
+	spare    []state.Reply // a written batch's rows, emptied, for the next batch
+}
+
+type replyBatch struct {
+	rows  []state.Reply
+	added []bool
+	err   error // set, like added, before done is closed
+	done  chan struct{}
+}
+
+// journalReadError is a batch that could not be attributed because the
+// journal could not be read.
+type journalReadError struct{ err error }
+
+func (e *journalReadError) Error() string { return e.err.Error() }
+func (e *journalReadError) Unwrap() error { return e.err }
+
+// add attributes row (RecipientID, Campaign) and logs it, and reports
+// whether it was new: false when another replica logged the same message.
+func (b *replyBatcher) add(row state.Reply) (bool, error) {
+	b.mu.Lock()
+	batch := b.next
+	if batch == nil {
+		batch = &replyBatch{rows: b.spare, done: make(chan struct{})}
+		b.spare = nil
+		b.next = batch
+	}
+	i := len(batch.rows)
+	batch.rows = append(batch.rows, row)
+	if !b.flushing {
+		b.flushing = true
+		go b.flush()
+	}
+	b.mu.Unlock()
+	<-batch.done
+	if batch.err != nil {
+		return false, batch.err
+	}
+	return batch.added[i], nil
+}
+
+func (b *replyBatcher) flush() {
+	for {
+		b.mu.Lock()
+		batch := b.next
+		b.next = nil
+		if batch == nil {
+			b.flushing = false
+			b.mu.Unlock()
+			return
+		}
+		taken := time.Now() // after every row of the batch was added
+		b.mu.Unlock()
+		batch.added, batch.err = b.write(batch.rows, taken)
+		close(batch.done)
+		// Waiters read added and err only, and the store copied the rows.
+		clear(batch.rows)
+		b.mu.Lock()
+		b.spare = batch.rows[:0]
+		b.mu.Unlock()
+	}
+}
+
+func (b *replyBatcher) write(rows []state.Reply, taken time.Time) ([]bool, error) {
+	if err := b.refresh.since(taken); err != nil {
+		return nil, &journalReadError{err}
+	}
+	b.index.attribute(rows)
+	return appendReplies(b.store, rows)
 }

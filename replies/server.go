@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -73,6 +74,11 @@ type Server struct {
 	pages  map[string]*templates.Set // campaign name -> templates with [unsubscribe]
 
 	refresh sharedRefresh // of index, shared by concurrent webhooks
+	replies replyBatcher
+
+	// publicURLs are the URLs providers sign, by webhook path, made once
+	// rather than per request.
+	publicURLs map[string]string
 }
 
 // endpoint is one channel's webhook.
@@ -118,6 +124,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		s.base = strings.TrimRight(opts.BaseURL, "/")
 	}
 	s.refresh.refresh = s.index.refresh
+	s.replies = replyBatcher{index: s.index, refresh: &s.refresh, store: s.store}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -168,6 +175,11 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			route = b.Name
 		}
 		s.byBackend[route] = append(s.byBackend[route], ep)
+	}
+	s.publicURLs = map[string]string{}
+	for _, name := range slices.Concat(slices.Collect(maps.Keys(s.byChannel)), slices.Collect(maps.Keys(s.byBackend))) {
+		path := "/webhooks/" + url.PathEscape(name)
+		s.publicURLs[path] = s.base + path
 	}
 	if len(problems) > 0 {
 		return nil, &StartError{Problems: problems}
@@ -294,38 +306,63 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// request is what ServeHTTP keeps for one request; requests reuse them, as
+// a webhook's own allocations are much of its cost under load.
+type request struct {
+	w    statusWriter
+	info reqInfo
+}
+
+var requests = sync.Pool{New: func() any { return new(request) }}
+
+// Response headers set on every webhook, shared rather than allocated per
+// response (net/http only reads them).
+var (
+	textPlain = []string{"text/plain; charset=utf-8"}
+	textXML   = []string{"text/xml"}
+	// Twilio wants TwiML; an empty Response sends nothing back.
+	emptyTwiML = []byte(`<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
+	okBody     = []byte("ok\n")
+)
+
 // ServeHTTP routes a request and logs one line for it: method, path (an
 // unsubscribe token is a capability and is not logged), status, channel,
 // what was recorded and, on failure, why. Never the body or the query,
 // which hold customer text and verify tokens.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
-	var info reqInfo
+	rq := requests.Get().(*request)
+	defer func() {
+		*rq = request{}
+		requests.Put(rq)
+	}()
+	sw, info := &rq.w, &rq.info
+	sw.ResponseWriter = w
 	path := r.URL.Path
 	logPath := path
 	switch {
 	case path == "/healthz":
-		sw.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(sw, "ok\n")
+		sw.Header()["Content-Type"] = textPlain
+		sw.Write(okBody)
 	case strings.HasPrefix(path, "/webhooks/"):
-		s.webhook(sw, r, strings.TrimPrefix(path, "/webhooks/"), &info)
+		s.webhook(sw, r, strings.TrimPrefix(path, "/webhooks/"), start, info)
 	case strings.HasPrefix(path, "/unsubscribe/"):
 		logPath = "/unsubscribe/…"
-		s.unsubscribe(sw, r, strings.TrimPrefix(path, "/unsubscribe/"), &info)
+		s.unsubscribe(sw, r, strings.TrimPrefix(path, "/unsubscribe/"), info)
 	default:
 		http.Error(sw, "not found: herald replies serve answers /webhooks/<channel>, /unsubscribe/<token> and /healthz", http.StatusNotFound)
 	}
-	attrs := []slog.Attr{
+	var attrBuf [10]slog.Attr
+	attrs := append(attrBuf[:0],
 		slog.String("method", r.Method),
 		slog.String("path", logPath),
 		slog.Int("status", sw.status),
 		slog.Duration("took", time.Since(start)),
-	}
+	)
 	if info.channel != "" {
 		attrs = append(attrs, slog.String("channel", info.channel))
 	}
-	for _, c := range []struct {
+	for _, c := range [...]struct {
 		name string
 		n    int
 	}{{"replies", info.replies}, {"statuses", info.statuses}, {"optouts", info.optouts}, {"duplicates", info.duplicates}} {
@@ -341,7 +378,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			level = slog.LevelError
 		}
 	}
-	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+	// The record is made here rather than by LogAttrs, which also records
+	// the caller's program counter: a stack walk per request, for a source
+	// position herald's log handlers do not print.
+	if ctx := r.Context(); s.log.Enabled(ctx, level) {
+		rec := slog.NewRecord(time.Now(), level, "request", 0)
+		rec.AddAttrs(attrs...)
+		s.log.Handler().Handle(ctx, rec)
+	}
 }
 
 // sharedRefresh lets concurrent webhooks share the journal index's
@@ -370,32 +414,58 @@ func (r *sharedRefresh) since(arrived time.Time) error {
 	return nil
 }
 
-// readBody reads at most MaxBody bytes; more is answered with 413.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	var body []byte
+// readBody reads at most MaxBody bytes; more is answered with 413. A body
+// of announced length is read into a buffer from the pool, which pooled
+// says; the caller hands it back with releaseBody once nothing reads the
+// body any more (parsers copy what they keep).
+func readBody(w http.ResponseWriter, r *http.Request) (body []byte, pooled *[]byte, ok bool) {
 	var err error
 	if n := r.ContentLength; n >= 0 && n <= MaxBody {
-		// One allocation of the announced size instead of ReadAll's
-		// growing; the limit still holds for a body longer than announced.
-		body = make([]byte, n)
-		_, err = io.ReadFull(http.MaxBytesReader(w, r.Body, MaxBody), body)
+		// net/http reads no more than Content-Length, so the limit holds.
+		pooled = bodyBuffer(int(n))
+		body = (*pooled)[:n]
+		_, err = io.ReadFull(r.Body, body)
 	} else {
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	}
 	if err != nil {
+		releaseBody(pooled)
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			http.Error(w, fmt.Sprintf("request body is larger than %d bytes", MaxBody), http.StatusRequestEntityTooLarge)
 		} else {
 			http.Error(w, "could not read the request body", http.StatusBadRequest)
 		}
-		return nil, false
+		return nil, nil, false
 	}
-	return body, true
+	return body, pooled, true
 }
 
-func (s *Server) webhook(w http.ResponseWriter, r *http.Request, name string, info *reqInfo) {
-	arrived := time.Now()
+// bodies holds request body buffers of up to maxPooledBody bytes: a
+// webhook's body is a few hundred bytes to a few kilobytes.
+var bodies sync.Pool
+
+const maxPooledBody = 64 << 10
+
+func bodyBuffer(n int) *[]byte {
+	if n <= maxPooledBody {
+		if b, _ := bodies.Get().(*[]byte); b != nil && cap(*b) >= n {
+			return b
+		}
+		b := make([]byte, max(n, 4<<10))
+		return &b
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+func releaseBody(b *[]byte) {
+	if b != nil && cap(*b) <= maxPooledBody {
+		bodies.Put(b)
+	}
+}
+
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request, name string, arrived time.Time, info *reqInfo) {
 	ep, hint := s.route(name)
 	if ep == nil {
 		info.err = errors.New(hint)
@@ -408,10 +478,11 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request, name string, in
 		http.Error(w, "webhooks are POST (or GET for verification)", http.StatusMethodNotAllowed)
 		return
 	}
-	body, ok := readBody(w, r)
+	body, pooled, ok := readBody(w, r)
 	if !ok {
 		return
 	}
+	defer releaseBody(pooled)
 	query := r.URL.Query()
 	if r.Method == http.MethodGet && ep.challenge != nil && query.Has("hub.mode") {
 		answer, ok := ep.challenge.Challenge(query)
@@ -427,7 +498,11 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request, name string, in
 
 	// The URL the provider signed is the public one, never one rebuilt
 	// from the Host header, which whoever sends the request controls.
-	u := s.base + r.URL.EscapedPath()
+	path := r.URL.EscapedPath()
+	u, known := s.publicURLs[path]
+	if !known {
+		u = s.base + path
+	}
 	if r.URL.RawQuery != "" {
 		u += "?" + r.URL.RawQuery
 	}
@@ -443,32 +518,31 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request, name string, in
 		http.Error(w, "bad request: the webhook could not be parsed", http.StatusBadRequest)
 		return
 	}
-	if err := s.refresh.since(arrived); err != nil {
-		info.err = err
-		http.Error(w, "internal error: the journal cannot be read", http.StatusInternalServerError)
-		return
-	}
 	for _, ev := range events {
-		if err := s.apply(ep, ev, info); err != nil {
+		if err := s.apply(ep, ev, arrived, info); err != nil {
 			// 5xx makes the provider deliver again; what was recorded
 			// before the failure is de-duplicated then.
 			info.err = err
+			var journal *journalReadError
+			if errors.As(err, &journal) {
+				http.Error(w, "internal error: the journal cannot be read", http.StatusInternalServerError)
+				return
+			}
 			http.Error(w, "internal error: the event could not be recorded", http.StatusInternalServerError)
 			return
 		}
 	}
 	if ep.backend == "twilio" || ep.backend == "twilio-whatsapp" {
-		// Twilio wants TwiML; an empty Response sends nothing back.
-		w.Header().Set("Content-Type", "text/xml")
-		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
+		w.Header()["Content-Type"] = textXML
+		w.Write(emptyTwiML)
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	io.WriteString(w, "ok\n")
+	w.Header()["Content-Type"] = textPlain
+	w.Write(okBody)
 }
 
-// apply records one verified event.
-func (s *Server) apply(ep *endpoint, ev channels.Inbound, info *reqInfo) error {
+// apply records one verified event of a webhook that arrived at arrived.
+func (s *Server) apply(ep *endpoint, ev channels.Inbound, arrived time.Time, info *reqInfo) error {
 	switch ev.Kind {
 	case channels.InboundReply:
 		return s.reply(ep, ev, Classify(ev.Text), "STOP reply", info)
@@ -486,6 +560,10 @@ func (s *Server) apply(ep *endpoint, ev channels.Inbound, info *reqInfo) error {
 		_, err := s.store.AddSuppression(writeCtx, state.Suppression{Address: ev.From, Channel: ep.channel, Reason: reason, AddedAt: s.at(ev.Time), Source: state.SourceProvider})
 		return err
 	case channels.InboundStatus:
+		// A status must find every send journaled before it arrived.
+		if err := s.refresh.since(arrived); err != nil {
+			return &journalReadError{err}
+		}
 		return s.status(ep, ev, info)
 	}
 	return nil
@@ -516,8 +594,9 @@ func (s *Server) reply(ep *endpoint, ev channels.Inbound, action Action, reason 
 		info.duplicates++
 		return nil
 	}
+	at := s.at(ev.Time)
 	row := state.Reply{
-		ReceivedAt: s.at(ev.Time),
+		ReceivedAt: at,
 		Channel:    ep.channel,
 		From:       ev.From,
 		MessageID:  ev.ProviderID,
@@ -525,16 +604,13 @@ func (s *Server) reply(ep *endpoint, ev channels.Inbound, action Action, reason 
 		Text:       ev.Text,
 		Action:     string(action),
 	}
-	if ref := s.index.forReply(ep.channel, ev.From, ev.InReplyTo); ref != nil {
-		row.RecipientID, row.Campaign = ref.Recipient, ref.Campaign
-	}
 	// The suppression goes first: if it fails the provider retries and
 	// nothing is logged yet; if the row then fails, the retry repeats an
 	// idempotent suppression.
-	err := act(s.store, ep.channel, ev.From, action, reason, s.at(ev.Time))
+	err := act(s.store, ep.channel, ev.From, action, reason, at)
 	added := false
 	if err == nil {
-		added, err = appendReply(s.store, row)
+		added, err = s.replies.add(row)
 	}
 	if err != nil {
 		if ev.ProviderID != "" {

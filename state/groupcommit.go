@@ -11,41 +11,57 @@ type groupCommit[T any] struct {
 	write func([]T) error
 
 	mu       sync.Mutex
-	pending  []T
-	waiters  []chan error
+	next     *commitBatch[T] // filling while the previous batch is written
 	flushing bool
+	spare    []T // a written batch's items, emptied, for the next batch
+}
+
+// commitBatch is one write's items; its writers wait on done together, so
+// a writer costs no channel of its own.
+type commitBatch[T any] struct {
+	items []T
+	done  chan struct{}
+	err   error // set before done is closed
 }
 
 func (g *groupCommit[T]) add(items ...T) error {
 	if len(items) == 0 {
 		return nil
 	}
-	done := make(chan error, 1)
 	g.mu.Lock()
-	g.pending = append(g.pending, items...)
-	g.waiters = append(g.waiters, done)
+	b := g.next
+	if b == nil {
+		b = &commitBatch[T]{items: g.spare, done: make(chan struct{})}
+		g.spare = nil
+		g.next = b
+	}
+	b.items = append(b.items, items...)
 	if !g.flushing {
 		g.flushing = true
 		go g.flush()
 	}
 	g.mu.Unlock()
-	return <-done
+	<-b.done
+	return b.err
 }
 
 func (g *groupCommit[T]) flush() {
 	for {
 		g.mu.Lock()
-		if len(g.pending) == 0 {
+		b := g.next
+		g.next = nil
+		if b == nil {
 			g.flushing = false
 			g.mu.Unlock()
 			return
 		}
-		items, waiters := g.pending, g.waiters
-		g.pending, g.waiters = nil, nil
 		g.mu.Unlock()
-		err := g.write(items)
-		for _, w := range waiters {
-			w <- err
-		}
+		b.err = g.write(b.items)
+		close(b.done)
+		// Writers wait for the error only, so the items can be reused.
+		clear(b.items)
+		g.mu.Lock()
+		g.spare = b.items[:0]
+		g.mu.Unlock()
 	}
 }

@@ -56,7 +56,7 @@ func parseEntry(line []byte) (e Entry, ok bool) {
 	if len(line) == 0 || line[0] != '{' {
 		return e, false
 	}
-	if json.Unmarshal(line, &e) != nil || e.Status == "" {
+	if DecodeEntry(line, &e) != nil || e.Status == "" {
 		return Entry{}, false
 	}
 	return e, true

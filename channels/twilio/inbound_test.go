@@ -206,3 +206,40 @@ func TestInboundParse(t *testing.T) {
 	}
 	assertNoSecret(t, "error", fmt.Sprint(err))
 }
+
+// Verifying reuses keyed HMACs across requests: concurrent webhooks to two
+// channels with different auth tokens each verify with their own token.
+func TestInboundConcurrentChannels(t *testing.T) {
+	const otherToken = "0123456789abcdef0123456789abcdef"
+	a := parser(t, twilio.Backend, testToken)
+	b := parser(t, twilio.Backend, otherToken)
+	done := make(chan error)
+	for w := range 8 {
+		go func() {
+			for i := range 200 {
+				params := url.Values{"MessageSid": {fmt.Sprintf("SM%d-%d", w, i)}, "From": {"+15552229999"}, "Body": {"hi"}}
+				var err error
+				switch {
+				case i%2 == 0:
+					_, err = a.ParseInbound(post(testToken, hookURL, hookURL, params))
+				case i%4 == 1:
+					_, err = b.ParseInbound(post(otherToken, hookURL, hookURL, params))
+				default:
+					if _, e := b.ParseInbound(post(testToken, hookURL, hookURL, params)); !errors.Is(e, channels.ErrBadSignature) {
+						err = fmt.Errorf("a request signed with another channel's token: %v", e)
+					}
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}

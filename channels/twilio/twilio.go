@@ -10,6 +10,8 @@
 package twilio
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,6 +19,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"herald/channels"
 )
@@ -81,6 +85,9 @@ type sender struct {
 	endpoint    string // the Messages.json URL
 	client      *http.Client
 	maxSegments int
+
+	scratch sync.Pool // of *verifyScratch, keyed with token
+	lastURL atomic.Pointer[parsedURL]
 }
 
 var (
@@ -147,6 +154,9 @@ func newSender(s channels.Settings, whatsapp bool) (*sender, error) {
 		endpoint:    base + "/2010-04-01/Accounts/" + sid + "/Messages.json",
 		client:      s.Client(),
 		maxSegments: s.MaxSegments,
+	}
+	snd.scratch.New = func() any {
+		return &verifyScratch{mac: hmac.New(sha1.New, []byte(snd.token.Reveal()))}
 	}
 	if callback {
 		snd.callback = strings.TrimRight(s.PublicURL, "/") + "/webhooks/" + url.PathEscape(s.Channel)

@@ -58,7 +58,9 @@ func runRepliesServe(c *cli.Context, io stdio) error {
 		return err
 	}
 	defer cfg.Close()
-	log := logger(c, io.err)
+	logs := newLogBatcher(io.err)
+	defer logs.Close()
+	log := logger(c, logs)
 	ln, err := net.Listen("tcp", c.String("listen"))
 	if err != nil {
 		return &hinted{err: usagef("cannot listen on %s: %v", c.String("listen"), err), hint: "pick a free address with --listen host:port"}
