@@ -87,7 +87,7 @@ type SecretURL struct {
 // put in, so a password holding "@", "/", "#" or "%" reaches the server as
 // written instead of breaking the URL.
 func (u *SecretURL) UnmarshalText(b []byte) error {
-	v, err := expandURL(string(b))
+	v, err := ExpandURL(string(b))
 	if err != nil {
 		return err
 	}
@@ -132,11 +132,12 @@ func Redact(s string) string {
 	return s
 }
 
-// expandURL is ExpandEnv for a URL: references in the user-info are
-// percent-encoded, the rest are put in as they are (an api_url-style host
+// ExpandURL is ExpandEnv for a URL: references in the user-info are
+// percent-encoded, so a password holding "@", ":", "/" or "%" still leaves
+// a URL that parses, the rest are put in as they are (an api_url-style host
 // from the environment). The user-info is found in the text as written,
 // before expansion, where "/", "?", "#" and "@" can only be the URL's own.
-func expandURL(raw string) (string, error) {
+func ExpandURL(raw string) (string, error) {
 	scheme := strings.Index(raw, "://")
 	if scheme < 0 {
 		return ExpandEnv(raw)

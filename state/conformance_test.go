@@ -294,12 +294,23 @@ func TestPostgresClaims(t *testing.T) {
 	e := func(r string, attempt int) state.Entry {
 		return state.Entry{Campaign: "c", Recipient: r, Channel: "sms", Address: "+1" + r, Attempt: attempt}
 	}
-	// 200 recipients, both senders racing for each
-	var wg sync.WaitGroup
-	var mu sync.Mutex
 	won := map[string]int{}
 	byJournal := map[state.Journal]int{}
 	wonBy := map[string]state.Journal{}
+	// a few recipients only a claims, so that a holds claims for the sweep
+	// below even if b wins every race (both go through the recipients in
+	// the same order, so the one ahead may stay ahead)
+	for i := range 3 {
+		r := fmt.Sprintf("a-only-%d", i)
+		if err := ja.Attempt(ctx, e(r, 1)); err != nil {
+			t.Fatal(err)
+		}
+		won[r], wonBy[r] = 1, ja
+		byJournal[ja]++
+	}
+	// 200 recipients, both senders racing for each
+	var wg sync.WaitGroup
+	var mu sync.Mutex
 	for _, j := range []state.Journal{ja, jb} {
 		for w := range 8 {
 			wg.Add(1)
@@ -323,8 +334,8 @@ func TestPostgresClaims(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	if len(won) != 200 {
-		t.Fatalf("%d recipients claimed, want 200", len(won))
+	if len(won) != 203 {
+		t.Fatalf("%d recipients claimed, want 200 raced for and 3 of a's", len(won))
 	}
 	for r, n := range won {
 		if n != 1 {

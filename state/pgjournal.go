@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,12 +17,12 @@ import (
 )
 
 // pgJournal is a send run's journal on the shared database. Attempts are
-// claims: each batch of attempts (group commit, as with files) is one
-// transaction that re-reads the suppressions of the batch's addresses, the
-// sends of its recipients in the frequency window, claims the rest with one
-// INSERT ... ON CONFLICT ... RETURNING, and appends the journal rows. What
-// other senders appended since the last batch is read in the same
-// transaction, so the index stays current.
+// claims: each batch of entries (group commit, as with files) is one
+// transaction sent in one round trip (see write), in which each attempt is
+// judged against the suppressions and the frequency limit as they stand,
+// claimed unless another sender holds its recipient, and journalled if
+// claimed. What other senders appended since the last batch is read in the
+// same round trip, so the index stays current.
 type pgJournal struct {
 	journalBatch // its mu also guards cur
 	p            *Postgres
@@ -128,19 +129,24 @@ func (p *Postgres) sweep(ctx context.Context) error {
 		if len(dead) == 0 {
 			return nil
 		}
-		_, err = insertJournal(ctx, tx, dead)
-		return err
+		return insertJournal(ctx, tx, dead)
 	})
 }
 
 // txRetry runs fn in a transaction, again when PostgreSQL aborted it for a
-// deadlock or a serialization failure (two senders' batches locking the
-// same claims in different orders): the transaction wrote nothing, so
-// running it again is safe.
+// deadlock or a serialization failure.
 func (p *Postgres) txRetry(ctx context.Context, fn func(pgx.Tx) error) error {
+	return p.retry(func() error { return p.tx(ctx, fn) })
+}
+
+// retry runs a transaction again when PostgreSQL aborted it for a deadlock
+// or a serialization failure (two senders' batches locking the same claims
+// in different orders): the transaction wrote nothing, so running it again
+// is safe.
+func (p *Postgres) retry(run func() error) error {
 	var err error
 	for try := 0; try < 8; try++ {
-		err = p.tx(ctx, fn)
+		err = run()
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) || (pe.Code != "40P01" && pe.Code != "40001") {
 			return err
@@ -160,32 +166,209 @@ type journalRow struct {
 	e  Entry
 }
 
+// The statements of a batch, sent together in one pipeline: one round
+// trip, one implicit transaction (the protocol's Sync commits it, or rolls
+// it all back when a statement fails), one WAL flush.
+const (
+	// readSQL reads what any sender committed after the cursor, up to
+	// readWindow ids on: the bound keeps the plan an index range scan
+	// whatever the table's statistics say (a new table has none, and a
+	// generic plan of "id > $1" alone guesses a third of the table, which
+	// is a sequential scan of the whole journal in every batch). Rows
+	// further on are read by the next batches.
+	readSQL    = "SELECT id, " + entryColumns + " FROM journal WHERE id > $1 AND id <= $2 ORDER BY id"
+	readWindow = 100_000
+
+	// asyncCommitSQL lets a batch without attempts (outcomes, skips)
+	// commit without waiting for its WAL flush, as the files store writes
+	// outcome lines without a sync: the next batch's attempt commit
+	// flushes the WAL up to it, and Close's commit does at the end. Other
+	// senders may read it at once: whatever they then commit after it
+	// flushes it too. A server crash can lose it, which leaves the claim
+	// at "attempt" (in doubt), never sent twice. An attempt always waits
+	// for its flush before its message leaves.
+	asyncCommitSQL = "SELECT set_config('synchronous_commit', 'off', true)"
+
+	// genericPlanSQL makes attemptSQL run its prepared plan: PostgreSQL
+	// would otherwise plan it again at every batch (its estimates vary
+	// with the arrays' lengths, so a plan for the batch at hand always
+	// looks cheaper), which costs more than running it.
+	genericPlanSQL = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
+)
+
+var (
+	// recordSQL appends the batch's entries that are not attempts
+	// (outcomes, skips) and writes its outcomes into the claims (sent,
+	// failed or in doubt) unless another sender has claimed a later
+	// attempt meanwhile ($3 to $8: the last outcome of each recipient of
+	// the campaign, in recipient order so that two senders lock alike).
+	recordSQL = `WITH closed AS (
+		INSERT INTO claims AS c (campaign, recipient, worker, claimed_at, state, attempt, channel, address, locale)
+		SELECT $1, u.r, $2, now(), u.s, u.a, u.ch, u.ad, u.l
+		FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[]) AS u(r, s, a, ch, ad, l)
+		ON CONFLICT (campaign, recipient) DO UPDATE SET state = excluded.state
+		WHERE c.attempt <= excluded.attempt AND c.state <> 'sent'
+	)
+	INSERT INTO journal (` + entryColumns + `) SELECT * FROM unnest(` + journalParams(9) + `) ` + journalOnce + `
+	RETURNING id`
+)
+
+// attemptSQL judges the batch's attempts, claims those it may, and
+// journals those it claimed, in one statement. Each attempt is refused
+// when its address is suppressed on its channel or on all ($17: the
+// addresses as compared), or when its recipient has $3 sends of any
+// campaign, by any sender, after $4 (the frequency window; $3 = 0: no
+// limit). The others are claimed: a recipient nobody claimed by INSERT
+// ... ON CONFLICT DO NOTHING, in recipient order so that two senders lock
+// alike, which locks no row another sender holds (so a loser never takes
+// part in a deadlock with the winner's outcomes); a retry (attempt 2 or
+// later: a temporary failure, --retry-failed, --retry-in-doubt) by taking
+// over a claim that ended failed or in doubt at a lower attempt number.
+// Sent, or at "attempt" (a live sender's, or one not yet swept), a claim
+// stays. It returns each attempt's verdict and, when claimed, its journal
+// row's id, in batch order.
+var attemptSQL = `WITH judged AS (
+	SELECT a.*,
+		CASE
+		WHEN EXISTS (SELECT 1 FROM suppressions s
+			WHERE s.address_key = a.address_key AND s.channel IN (a.channel, 'all')) THEN 'suppressed'
+		WHEN $3 = 0 THEN NULL
+		WHEN (SELECT count(*) FROM journal h
+			WHERE h.status = 'sent' AND h.recipient = a.recipient AND h.time > $4) >= $3 THEN 'frequency'
+		END AS refused
+	FROM unnest(` + journalParams(5) + `, $17::text[]) WITH ORDINALITY
+		AS a(time, campaign, recipient, channel, address, locale, status, provider_id, message_id, error, attempt, temporary, address_key, ord)
+), fresh AS (
+	INSERT INTO claims (campaign, recipient, worker, claimed_at, state, attempt, channel, address, locale)
+	SELECT $1, recipient, $2, now(), 'attempt', attempt, channel, address, locale
+	FROM judged WHERE refused IS NULL ORDER BY recipient
+	ON CONFLICT (campaign, recipient) DO NOTHING
+	RETURNING recipient
+), retaken AS (
+	UPDATE claims c SET worker = $2, claimed_at = now(), state = 'attempt', attempt = j.attempt,
+		channel = j.channel, address = j.address, locale = j.locale
+	FROM judged j
+	WHERE j.refused IS NULL AND j.attempt > 1 AND c.campaign = $1 AND c.recipient = j.recipient
+		AND c.state IN ('failed', 'in-doubt') AND c.attempt < j.attempt
+	RETURNING c.recipient
+), written AS (
+	INSERT INTO journal (` + entryColumns + `)
+	SELECT time, campaign, recipient, channel, address, locale, status, provider_id, message_id, error, attempt, temporary
+	FROM judged WHERE recipient IN (SELECT recipient FROM fresh UNION ALL SELECT recipient FROM retaken)
+	ORDER BY ord
+	RETURNING id, recipient
+)
+SELECT coalesce(j.refused, CASE WHEN w.id IS NULL THEN 'lost' ELSE 'claimed' END), w.id
+FROM judged j LEFT JOIN written w ON w.recipient = j.recipient
+ORDER BY j.ord`
+
+// write commits a batch in one round trip: it reads the rows other senders
+// appended since the last batch, appends the entries that are not
+// attempts and closes the claims of the outcomes (recordSQL), then judges
+// and claims the attempts and journals those claimed (attemptSQL). An
+// attempt refused or lost gets its error (ErrSuppressed, ErrFrequency,
+// ErrClaimed) and no journal row. Within the batch the other entries come
+// before the attempts: an outcome in the batch belongs to an attempt
+// committed before it, and an attempt in the batch has no outcome yet.
 func (j *pgJournal) write(batch []*pending) error {
+	attempts := j.distinctAttempts(batch)
+	var records journalArrays
+	for _, p := range batch {
+		if p.e.Status != StatusAttempt {
+			records.add(p.e)
+		}
+	}
+	var recordArgs, attemptArgs []any
+	if records.len() > 0 {
+		recordArgs = append(j.closeArgs(batch), records.args()...)
+	}
+	if len(attempts) > 0 {
+		var a journalArrays
+		keys := make([]string, len(attempts))
+		for i, p := range attempts {
+			a.add(p.e)
+			keys[i] = NormalizeAddress(p.e.Address)
+		}
+		f := j.opts.Frequency
+		var since time.Time
+		if f.Count > 0 {
+			since = j.opts.Now().Add(-f.Per)
+		}
+		attemptArgs = append([]any{j.campaign, j.worker, int32(max(f.Count, 0)), since}, a.args()...)
+		attemptArgs = append(attemptArgs, keys)
+	}
+
 	var others []journalRow
 	var own []int64
-	err := j.p.txRetry(context.Background(), func(tx pgx.Tx) error {
-		ctx := context.Background()
-		others = others[:0]
-		for _, p := range batch {
-			p.err = nil
+	err := j.p.retry(func() error {
+		others, own = others[:0], own[:0]
+		b := &pgx.Batch{}
+		last := j.cursorLast()
+		b.Queue(readSQL, last, last+readWindow)
+		if attemptArgs == nil {
+			b.Queue(asyncCommitSQL)
 		}
-		if err := j.claim(ctx, tx, batch); err != nil {
+		if recordArgs != nil {
+			b.Queue(recordSQL, recordArgs...)
+		}
+		if attemptArgs != nil {
+			b.Queue(genericPlanSQL)
+			b.Queue(attemptSQL, attemptArgs...)
+		}
+		res := j.p.pool.SendBatch(context.Background(), b)
+		defer res.Close()
+		err := readRows(res, func(rows pgx.Rows) error {
+			id, e, err := scanEntry(rows)
+			others = append(others, journalRow{id, e})
 			return err
+		})
+		if err == nil && attemptArgs == nil {
+			_, err = res.Exec()
 		}
-		entries := make([]Entry, 0, len(batch))
-		for _, p := range batch {
-			if p.err == nil {
-				entries = append(entries, p.e)
+		if err == nil && recordArgs != nil {
+			err = readRows(res, func(rows pgx.Rows) error {
+				var id int64
+				err := rows.Scan(&id)
+				own = append(own, id)
+				return err
+			})
+		}
+		if err == nil && attemptArgs != nil {
+			_, err = res.Exec()
+		}
+		if err == nil && attemptArgs != nil {
+			i := 0
+			err = readRows(res, func(rows pgx.Rows) error {
+				var verdict string
+				var id *int64
+				if err := rows.Scan(&verdict, &id); err != nil {
+					return err
+				}
+				if i >= len(attempts) {
+					return fmt.Errorf("more verdicts than the %d attempts", len(attempts))
+				}
+				verr, known := verdictErrors[verdict]
+				if !known {
+					return fmt.Errorf("unknown claim verdict %q", verdict)
+				}
+				attempts[i].err = verr
+				if id != nil {
+					own = append(own, *id)
+				}
+				i++
+				return nil
+			})
+			if err == nil && i != len(attempts) {
+				err = fmt.Errorf("%d verdicts for %d attempts", i, len(attempts))
 			}
 		}
-		b := &pgx.Batch{}
-		j.closeClaims(b, batch)
-		var err error
-		own, err = insertJournalAfter(ctx, tx, b, entries, j.cursorLast(), func(id int64, e Entry) { others = append(others, journalRow{id, e}) })
-		return err
+		if err != nil {
+			return err
+		}
+		return res.Close()
 	})
 	if err != nil {
-		return &WriteError{What: "journal", Err: err}
+		return &WriteError{What: "journal", Err: j.p.wrap(err)}
 	}
 	j.mu.Lock()
 	for _, r := range others {
@@ -201,202 +384,73 @@ func (j *pgJournal) write(batch []*pending) error {
 	return nil
 }
 
+// verdictErrors are attemptSQL's verdicts as Attempt's errors.
+var verdictErrors = map[string]error{"claimed": nil, "lost": ErrClaimed, "suppressed": ErrSuppressed, "frequency": ErrFrequency}
+
+// readRows calls fn for each row of the batch's next result.
+func readRows(res pgx.BatchResults, fn func(pgx.Rows) error) error {
+	rows, err := res.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 func (j *pgJournal) cursorLast() int64 {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
 	return j.cur.last
 }
 
-// claim judges the batch's attempts: suppressed since the run loaded the
-// list, over the frequency limit, or claimed by another sender; the rest
-// become this worker's claims.
-func (j *pgJournal) claim(ctx context.Context, tx pgx.Tx, batch []*pending) error {
+// distinctAttempts returns the batch's attempts in batch order, but for a
+// recipient already attempted earlier in the batch (the same id twice in
+// the audience), which is refused as claimed.
+func (j *pgJournal) distinctAttempts(batch []*pending) []*pending {
 	var attempts []*pending
-	byRecipient := map[string]bool{}
 	for _, p := range batch {
-		if p.e.Status != StatusAttempt {
-			continue
-		}
-		if byRecipient[p.e.Recipient] {
-			p.err = ErrClaimed // the same id twice in the audience
-			continue
-		}
-		byRecipient[p.e.Recipient] = true
-		attempts = append(attempts, p)
-	}
-	if len(attempts) == 0 {
-		return nil
-	}
-	// Suppressions recorded by any host up to this moment, and the sends
-	// of any campaign, by any sender, in the frequency window: one round
-	// trip.
-	keys := make([]string, len(attempts))
-	ids := make([]string, len(attempts))
-	for i, p := range attempts {
-		keys[i] = NormalizeAddress(p.e.Address)
-		ids[i] = p.e.Recipient
-	}
-	b := &pgx.Batch{}
-	b.Queue("SELECT address_key, channel FROM suppressions WHERE address_key = ANY($1)", keys)
-	f := j.opts.Frequency
-	if f.Count > 0 {
-		b.Queue(`SELECT recipient, count(*) FROM journal
-			WHERE status = 'sent' AND recipient = ANY($1) AND time > $2 GROUP BY recipient`, ids, j.opts.Now().Add(-f.Per))
-	}
-	suppressed := map[[2]string]bool{}
-	sent := map[string]int{}
-	err := func() error {
-		res := tx.SendBatch(ctx, b)
-		defer res.Close()
-		rows, err := res.Query()
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var k [2]string
-			if err := rows.Scan(&k[0], &k[1]); err != nil {
-				rows.Close()
-				return err
-			}
-			suppressed[k] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if f.Count > 0 {
-			rows, err := res.Query()
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var id string
-				var n int
-				if err := rows.Scan(&id, &n); err != nil {
-					rows.Close()
-					return err
-				}
-				sent[id] = n
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		return res.Close()
-	}()
-	if err != nil {
-		return err
-	}
-	for i, p := range attempts {
-		switch {
-		case suppressed[[2]string{keys[i], p.e.Channel}] || suppressed[[2]string{keys[i], "all"}]:
-			p.err = ErrSuppressed
-		case f.Count > 0 && sent[p.e.Recipient] >= f.Count:
-			p.err = ErrFrequency
+		p.err = nil
+		if p.e.Status == StatusAttempt {
+			attempts = append(attempts, p)
 		}
 	}
-	// Claims, in recipient order so that two senders lock rows alike.
-	var want []*pending
-	for _, p := range attempts {
-		if p.err == nil {
-			want = append(want, p)
+	byRecipient := slices.Clone(attempts)
+	slices.SortStableFunc(byRecipient, func(a, b *pending) int { return strings.Compare(a.e.Recipient, b.e.Recipient) })
+	for i := 1; i < len(byRecipient); i++ {
+		if byRecipient[i].e.Recipient == byRecipient[i-1].e.Recipient {
+			byRecipient[i].err = ErrClaimed
 		}
 	}
-	if len(want) == 0 {
-		return nil
-	}
-	sort.Slice(want, func(a, b int) bool { return want[a].e.Recipient < want[b].e.Recipient })
-	recs, chans, addrs, locs := make([]string, len(want)), make([]string, len(want)), make([]string, len(want)), make([]string, len(want))
-	atts := make([]int32, len(want))
-	for i, p := range want {
-		recs[i], chans[i], addrs[i], locs[i], atts[i] = p.e.Recipient, p.e.Channel, p.e.Address, p.e.Locale, int32(p.e.Attempt)
-	}
-	// A recipient nobody claimed is claimed with ON CONFLICT DO NOTHING,
-	// which locks no row another sender holds (so a loser never takes part
-	// in a deadlock with the winner's outcomes).
-	got := map[string]bool{}
-	scan := func(rows pgx.Rows, err error) error {
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r string
-			if err := rows.Scan(&r); err != nil {
-				return err
-			}
-			got[r] = true
-		}
-		return rows.Err()
-	}
-	err = scan(tx.Query(ctx, `INSERT INTO claims (campaign, recipient, worker, claimed_at, state, attempt, channel, address, locale)
-		SELECT $1, u.r, $2, now(), 'attempt', u.a, u.ch, u.ad, u.l
-		FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[]) AS u(r, a, ch, ad, l)
-		ON CONFLICT (campaign, recipient) DO NOTHING
-		RETURNING recipient`, j.campaign, j.worker, recs, atts, chans, addrs, locs))
-	if err != nil {
-		return err
-	}
-	// A retry (attempt 2 or later: a temporary failure, --retry-failed,
-	// --retry-in-doubt) takes over a claim that ended failed or in doubt at
-	// a lower attempt number. Sent, or at "attempt" (a live sender's, or
-	// one not yet swept), it stays.
-	var rRecs, rChans, rAddrs, rLocs []string
-	var rAtts []int32
-	for i, r := range recs {
-		if !got[r] && atts[i] > 1 {
-			rRecs, rAtts = append(rRecs, r), append(rAtts, atts[i])
-			rChans, rAddrs, rLocs = append(rChans, chans[i]), append(rAddrs, addrs[i]), append(rLocs, locs[i])
-		}
-	}
-	if len(rRecs) > 0 {
-		err = scan(tx.Query(ctx, `UPDATE claims AS c SET worker = $2, claimed_at = now(), state = 'attempt', attempt = u.a,
-				channel = u.ch, address = u.ad, locale = u.l
-			FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[]) AS u(r, a, ch, ad, l)
-			WHERE c.campaign = $1 AND c.recipient = u.r AND c.state IN ('failed', 'in-doubt') AND c.attempt < u.a
-			RETURNING c.recipient`, j.campaign, j.worker, rRecs, rAtts, rChans, rAddrs, rLocs))
-		if err != nil {
-			return err
-		}
-	}
-	for _, p := range want {
-		if !got[p.e.Recipient] {
-			p.err = ErrClaimed
-		}
-	}
-	return nil
+	return slices.DeleteFunc(attempts, func(p *pending) bool { return p.err != nil })
 }
 
-// closeClaims queues the batch's outcomes into the claims (sent, failed
-// or in doubt, unless another sender has claimed a later attempt
-// meanwhile) on b, the journal's round trip.
-func (j *pgJournal) closeClaims(b *pgx.Batch, batch []*pending) {
-	last := map[string]*pending{}
+// closeArgs are recordSQL's first arguments: the campaign, the worker and
+// the batch's outcomes of the campaign, the last of each recipient, in
+// recipient order.
+func (j *pgJournal) closeArgs(batch []*pending) []any {
+	var outcomes []*pending
 	for _, p := range batch {
 		if isOutcome(p.e.Status) && p.e.Campaign == j.campaign {
-			last[p.e.Recipient] = p
+			outcomes = append(outcomes, p)
 		}
 	}
-	if len(last) == 0 {
-		return
+	slices.SortStableFunc(outcomes, func(a, b *pending) int { return strings.Compare(a.e.Recipient, b.e.Recipient) })
+	n := len(outcomes)
+	recs, states, chans, addrs, locs := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	atts := make([]int32, 0, n)
+	for i, p := range outcomes {
+		if i+1 < n && outcomes[i+1].e.Recipient == p.e.Recipient {
+			continue // a later outcome of the same recipient follows
+		}
+		recs, states, chans = append(recs, p.e.Recipient), append(states, p.e.Status), append(chans, p.e.Channel)
+		addrs, locs, atts = append(addrs, p.e.Address), append(locs, p.e.Locale), append(atts, int32(p.e.Attempt))
 	}
-	ps := make([]*pending, 0, len(last))
-	for _, p := range last {
-		ps = append(ps, p)
-	}
-	sort.Slice(ps, func(a, b int) bool { return ps[a].e.Recipient < ps[b].e.Recipient })
-	n := len(ps)
-	recs, states, chans, addrs, locs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	atts := make([]int32, n)
-	for i, p := range ps {
-		recs[i], states[i], chans[i], addrs[i], locs[i], atts[i] = p.e.Recipient, p.e.Status, p.e.Channel, p.e.Address, p.e.Locale, int32(p.e.Attempt)
-	}
-	b.Queue(`INSERT INTO claims AS c (campaign, recipient, worker, claimed_at, state, attempt, channel, address, locale)
-		SELECT $1, u.r, $2, now(), u.s, u.a, u.ch, u.ad, u.l
-		FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[]) AS u(r, s, a, ch, ad, l)
-		ON CONFLICT (campaign, recipient) DO UPDATE SET state = excluded.state
-		WHERE c.attempt <= excluded.attempt AND c.state <> 'sent'`, j.campaign, j.worker, recs, states, atts, chans, addrs, locs)
+	return []any{j.campaign, j.worker, recs, states, atts, chans, addrs, locs}
 }
 
 func (j *pgJournal) Attempt(ctx context.Context, e Entry) error {
@@ -433,9 +487,12 @@ func (j *pgJournal) SentSince(id string, t time.Time) int {
 	return j.ix.SentSince(id, t)
 }
 
-// Close stops the heartbeat and retires the worker. Claims it left at
-// "attempt" (a call whose outcome could not be written) are then swept as
-// in doubt by the next sender.
+// Close stops the heartbeat and retires the worker, in a transaction
+// whose commit waits for the WAL flush, and so makes every outcome
+// committed without waiting durable (txid_current gives it a commit
+// record even if the worker's row is gone). Claims it left at "attempt"
+// (a call whose outcome could not be written) are then swept as in doubt
+// by the next sender.
 func (j *pgJournal) Close() error {
 	var err error
 	j.closeOnce.Do(func() {
@@ -443,8 +500,10 @@ func (j *pgJournal) Close() error {
 		j.beating.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, err = j.p.pool.Exec(ctx, "DELETE FROM workers WHERE id = $1", j.worker)
-		err = j.p.wrap(err)
+		b := &pgx.Batch{}
+		b.Queue("SELECT txid_current()")
+		b.Queue("DELETE FROM workers WHERE id = $1", j.worker)
+		err = j.p.wrap(j.p.pool.SendBatch(ctx, b).Close())
 	})
 	return err
 }

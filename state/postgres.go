@@ -259,89 +259,65 @@ func scanEntry(rows pgx.Rows) (int64, Entry, error) {
 	return id, e, err
 }
 
-// insertJournal appends entries inside tx and returns their ids.
-func insertJournal(ctx context.Context, tx pgx.Tx, entries []Entry) ([]int64, error) {
-	return insertJournalAfter(ctx, tx, &pgx.Batch{}, entries, -1, nil)
+// journalArrays holds entries column by column, as unnest takes them.
+type journalArrays struct {
+	times                                                    []time.Time
+	camps, recs, chans, addrs, locs, stats, pids, mids, errs []string
+	atts                                                     []int32
+	temps                                                    []bool
 }
 
-// insertJournalAfter appends entries inside tx, in one round trip with the
-// statements already queued on b (sent first, results checked and
-// dropped) and, when afterID >= 0, a read of the rows committed after
-// afterID (passed to read). It returns the new rows' ids.
-//
-// Journal ids are not committed in order (no lock serializes the writers:
-// that would serialize every sender's commit), so a reader follows the
-// journal with a journalCursor, which keeps reading after a gap until the
-// gap fills or times out.
-func insertJournalAfter(ctx context.Context, tx pgx.Tx, b *pgx.Batch, entries []Entry, afterID int64, read func(int64, Entry)) ([]int64, error) {
-	pre := b.Len()
-	reading := afterID >= 0 && read != nil
-	if reading {
-		b.Queue("SELECT id, "+entryColumns+" FROM journal WHERE id > $1 ORDER BY id", afterID)
+func (a *journalArrays) add(e Entry) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
 	}
-	n := len(entries)
-	if n > 0 {
-		times := make([]time.Time, n)
-		camps, recs, chans, addrs, locs, stats, pids, mids, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		atts := make([]int32, n)
-		temps := make([]bool, n)
-		for i, e := range entries {
-			if e.Time.IsZero() {
-				e.Time = time.Now()
-			}
-			times[i] = e.Time.UTC().Truncate(time.Millisecond)
-			camps[i], recs[i], chans[i], addrs[i], locs[i], stats[i] = e.Campaign, e.Recipient, e.Channel, e.Address, e.Locale, e.Status
-			pids[i], mids[i], errs[i], atts[i], temps[i] = e.ProviderID, e.MessageID, e.Error, int32(e.Attempt), e.Temporary
-		}
-		b.Queue(`WITH ins AS (
-		INSERT INTO journal (`+entryColumns+`)
-		SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[], $12::bool[])
-		ON CONFLICT (channel, provider_id, status) WHERE status IN ('delivered', 'undelivered') AND provider_id <> '' DO NOTHING
-		RETURNING id)
-		SELECT coalesce(array_agg(id), '{}') FROM ins`,
-			times, camps, recs, chans, addrs, locs, stats, pids, mids, errs, atts, temps)
+	a.times = append(a.times, e.Time.UTC().Truncate(time.Millisecond))
+	a.camps, a.recs, a.chans = append(a.camps, e.Campaign), append(a.recs, e.Recipient), append(a.chans, e.Channel)
+	a.addrs, a.locs, a.stats = append(a.addrs, e.Address), append(a.locs, e.Locale), append(a.stats, e.Status)
+	a.pids, a.mids, a.errs = append(a.pids, e.ProviderID), append(a.mids, e.MessageID), append(a.errs, e.Error)
+	a.atts, a.temps = append(a.atts, int32(e.Attempt)), append(a.temps, e.Temporary)
+}
+
+func (a *journalArrays) len() int { return len(a.recs) }
+
+// args are the arrays in entryColumns order.
+func (a *journalArrays) args() []any {
+	return []any{a.times, a.camps, a.recs, a.chans, a.addrs, a.locs, a.stats, a.pids, a.mids, a.errs, a.atts, a.temps}
+}
+
+// journalParams are the parameters of journalArrays.args from $first on,
+// typed for unnest.
+func journalParams(first int) string {
+	types := []string{"timestamptz", "text", "text", "text", "text", "text", "text", "text", "text", "text", "int", "bool"}
+	params := make([]string, len(types))
+	for i, t := range types {
+		params[i] = fmt.Sprintf("$%d::%s[]", first+i, t)
 	}
-	res := tx.SendBatch(ctx, b)
-	defer res.Close()
-	for range pre {
-		if _, err := res.Exec(); err != nil {
-			return nil, err
-		}
+	return strings.Join(params, ", ")
+}
+
+// A delivery status is journalled once per message (journal_status_once).
+const journalOnce = "ON CONFLICT (channel, provider_id, status) WHERE status IN ('delivered', 'undelivered') AND provider_id <> '' DO NOTHING"
+
+var insertJournalSQL = "INSERT INTO journal (" + entryColumns + ") SELECT * FROM unnest(" + journalParams(1) + ") " + journalOnce
+
+// insertJournal appends entries inside tx.
+func insertJournal(ctx context.Context, tx pgx.Tx, entries []Entry) error {
+	var a journalArrays
+	for _, e := range entries {
+		a.add(e)
 	}
-	if reading {
-		rows, err := res.Query()
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			id, e, err := scanEntry(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			read(id, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	var ids []int64
-	if n > 0 {
-		// empty when every row was a repeated delivery status
-		if err := res.QueryRow().Scan(&ids); err != nil {
-			return nil, err
-		}
-	}
-	return ids, res.Close()
+	_, err := tx.Exec(ctx, insertJournalSQL, a.args()...)
+	return err
 }
 
 // journalCursor follows the journal by id. Ids are handed out before
-// commit, so a lower id may become visible after a higher one: the cursor
-// remembers the ids it took above the last id below which it has seen
-// everything, keeps reading from there, and gives a gap up (a rolled back
-// insert, or a repeated delivery status that consumed an id) after
-// gapTimeout.
+// commit, and no lock serializes the writers (that would serialize every
+// sender's commit), so a lower id may become visible after a higher one:
+// the cursor remembers the ids it took above the last id below which it
+// has seen everything, keeps reading from there, and gives a gap up (a
+// rolled back insert, or a repeated delivery status that consumed an id)
+// after gapTimeout.
 type journalCursor struct {
 	last     int64          // every id <= last was taken or given up
 	ahead    map[int64]bool // ids > last already taken
@@ -500,8 +476,7 @@ func (p *Postgres) AppendJournal(ctx context.Context, entries ...Entry) error {
 		return nil
 	}
 	err := p.tx(ctx, func(tx pgx.Tx) error {
-		_, err := insertJournal(ctx, tx, entries)
-		return err
+		return insertJournal(ctx, tx, entries)
 	})
 	if err != nil {
 		return &WriteError{What: "journal", Err: err}

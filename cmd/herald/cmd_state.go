@@ -55,7 +55,12 @@ func stateCommand(io stdio) *cli.Command {
 
 // openStateFlag opens the store a flag names.
 func openStateFlag(c *cli.Context, name string) (state.Store, error) {
-	v, err := channels.ExpandEnv(c.String(name))
+	expand := channels.ExpandEnv
+	if state.IsDatabaseURL(c.String(name)) {
+		// a password from ${VAR} may hold "@", ":" or "/"
+		expand = channels.ExpandURL
+	}
+	v, err := expand(c.String(name))
 	if err != nil {
 		return nil, usagef("--%s: %v", name, err)
 	}

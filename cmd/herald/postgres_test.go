@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -240,4 +241,50 @@ func TestPostgresScaleOut(t *testing.T) {
 	four := rate(4)
 	t.Logf("20 ms provider, concurrency 4: 1 sender %.0f msgs/s, 4 senders %.0f msgs/s (%.2fx)", one, four, four/one)
 	fmt.Printf("scaleout: 1 sender %.0f msgs/s, 4 senders %.0f msgs/s, %.2fx\n", one, four, four/one)
+}
+
+// A database password holding the characters that delimit a URL, given
+// as ${VAR} in herald.toml's state and in state migrate's --to, leaves a
+// URL that still names the same database, and is never printed.
+func TestPostgresPasswordWithURLCharacters(t *testing.T) {
+	plain := pgtest.URL(t)
+	const pw = "p@ss:w/rd?#%41&x y"
+	t.Setenv("HERALD_TEST_DB_PASSWORD", pw)
+	withPassword := strings.Replace(plain, "postgres://herald@", "postgres://herald:${HERALD_TEST_DB_PASSWORD}@", 1)
+	if withPassword == plain {
+		t.Skipf("the test database's URL %s names no user to add a password to", plain)
+	}
+	dir := t.TempDir()
+	files := state.OpenFiles(filepath.Join(dir, "files"))
+	if _, err := files.AddSuppression(context.Background(), state.Suppression{Address: "+15550001", Channel: "sms", Source: state.SourceKeyword}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := herald(t, "state", "migrate", "--from", filepath.Join(dir, "files"), "--to", withPassword)
+	if code != 0 || strings.Contains(out+errOut, pw) {
+		t.Fatalf("state migrate --to %s: exit %d: %s %s", withPassword, code, out, errOut)
+	}
+	cfg := filepath.Join(dir, "herald.toml")
+	if err := os.WriteFile(cfg, []byte("state = \""+withPassword+"\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = herald(t, "--config", cfg, "suppress", "add", "--channel", "email", "a@example.com")
+	if code != 0 || strings.Contains(out+errOut, pw) {
+		t.Fatalf("suppress add with herald.toml's state: exit %d: %s %s", code, out, errOut)
+	}
+	st, err := state.Open(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	supp, err := st.Suppressions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range supp.Rows() {
+		got = append(got, s.Address+" "+s.Channel)
+	}
+	if len(got) != 2 || got[0] != "+15550001 sms" || got[1] != "a@example.com email" {
+		t.Errorf("suppressions in the database: %q, want the migrated one and the one added through herald.toml", got)
+	}
 }
