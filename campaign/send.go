@@ -306,6 +306,7 @@ func sendPass(ctx context.Context, cfg *Config, c *Campaign, opts SendOptions) (
 			defer wg.Done()
 			for row := range jobs {
 				run.deliver(row)
+				row.Release()
 			}
 		}()
 	}
