@@ -3,6 +3,7 @@ package audience
 import (
 	"errors"
 	"fmt"
+	"herald/channels/mailaddr"
 	"net/mail"
 	"slices"
 	"strconv"
@@ -184,40 +185,10 @@ func lowerDomain(addr string, at int) string {
 // name) goes through net/mail. It returns the index of the '@'.
 func plainAddress(s string) (int, bool) {
 	at := strings.IndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 || !dotAtom(s[:at], isAtext) || !dotAtom(s[at+1:], isDomainChar) {
+	if at <= 0 || at == len(s)-1 || !mailaddr.IsDotAtom(s[:at]) || !mailaddr.IsDotAtom(s[at+1:]) {
 		return 0, false
 	}
 	return at, strings.IndexByte(s[at+1:], '.') > 0
-}
-
-// dotAtom reports whether s is one or more runs of ok bytes joined by
-// single dots.
-func dotAtom(s string, ok func(byte) bool) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '.' {
-			if s[i-1] == '.' {
-				return false
-			}
-			continue
-		}
-		if !ok(c) {
-			return false
-		}
-	}
-	return true
-}
-
-// isAtext is RFC 5322's atext, ASCII only.
-func isAtext(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
-}
-
-func isDomainChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
 }
 
 // normCountry accepts an ISO 3166-1 alpha-2 code in any case and returns it

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"herald/channels/mailaddr"
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
@@ -146,7 +147,7 @@ func validHeaderName(name string) bool {
 // Non-ASCII addresses would need SMTPUTF8 end to end, which herald does not
 // negotiate.
 func parseRecipient(to string) error {
-	if at := strings.LastIndexByte(to, '@'); at > 0 && isDotAtom(to[:at]) && isDotAtom(to[at+1:]) {
+	if at := strings.LastIndexByte(to, '@'); at > 0 && mailaddr.IsDotAtom(to[:at]) && mailaddr.IsDotAtom(to[at+1:]) {
 		// The common shape, local@domain in plain atoms: valid without
 		// building what net/mail would.
 		return nil
@@ -164,27 +165,6 @@ func parseRecipient(to string) error {
 		}
 	}
 	return nil
-}
-
-// isDotAtom reports whether s is an RFC 5322 dot-atom-text in ASCII: atext
-// runs joined by single dots. Such a local part or domain needs no quoting.
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '.' {
-			if s[i-1] == '.' {
-				return false
-			}
-			continue
-		}
-		if c <= ' ' || c > '~' || strings.IndexByte(`()<>[]:;@\,"`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // canonicalHeader is textproto's canonical form ("message-id" ->
@@ -550,7 +530,7 @@ func appendHeader[T string | []byte](dst []byte, name string, value T) []byte {
 // local part. addr is a valid addr-spec.
 func appendNameAddress(dst []byte, name, addr string) []byte {
 	at := strings.LastIndexByte(addr, '@')
-	if at < 0 || !isDotAtom(addr[:at]) {
+	if at < 0 || !mailaddr.IsDotAtom(addr[:at]) {
 		return append(dst, (&mail.Address{Name: name, Address: addr}).String()...)
 	}
 	start := len(dst)
@@ -579,7 +559,7 @@ func appendNameAddress(dst []byte, name, addr string) []byte {
 // both sides are plain dot-atoms, which is what net/mail would write for
 // it; ok is false otherwise and nothing is appended.
 func appendPlusAddress(dst []byte, local, token, at string) (_ []byte, ok bool) {
-	if !isDotAtom(local) || !isDotAtom(token) || !isDotAtom(at[1:]) {
+	if !mailaddr.IsDotAtom(local) || !mailaddr.IsDotAtom(token) || !mailaddr.IsDotAtom(at[1:]) {
 		return dst, false
 	}
 	dst = append(dst, '<')
