@@ -68,43 +68,39 @@ func (s *idSet) add(id string, line int) (int, bool, error) {
 		s.rebuild(2*len(s.slots), s.refBits)
 	}
 	h := maphash.String(s.seed, id)
-	for {
-		// The tag is the top bits of the hash and the slot comes from the
-		// low bits: independent, so ids that share a slot still differ by
-		// tag.
-		// (At 32 bits of reference the shifts leave no tag: every probe
-		// compares ids.)
-		tag := uint32(h>>(32+s.refBits)) << s.refBits
-		tagMask := ^uint32(0) << s.refBits
-		mask := uint64(len(s.slots) - 1)
-		i := h & mask
-		for ; s.slots[i] != 0; i = (i + 1) & mask {
-			if v := s.slots[i]; v&tagMask == tag {
-				if got, first := s.entry(uint64(v&^tagMask) - 1); string(got) == id {
-					return first, true, nil
-				}
+	// The tag is the top bits of the hash and the slot comes from the low
+	// bits: independent, so ids that share a slot still differ by tag. (At
+	// 32 bits of reference the shifts leave no tag: every probe compares
+	// ids.)
+	tag := uint32(h>>(32+s.refBits)) << s.refBits
+	tagMask := ^uint32(0) << s.refBits
+	mask := uint64(len(s.slots) - 1)
+	i := h & mask
+	for ; s.slots[i] != 0; i = (i + 1) & mask {
+		if v := s.slots[i]; v&tagMask == tag {
+			if got, first := s.entry(uint64(v&^tagMask) - 1); string(got) == id {
+				return first, true, nil
 			}
 		}
-		ref := s.store(id, line) + 1
-		if ref < 1<<s.refBits {
-			s.slots[i] = tag | uint32(ref)
-			s.count++
-			return 0, false, nil
-		}
-		// The arena outgrew the references: take bits from the tag and
-		// look for the slot again in the rebuilt table. The entry stays in
-		// the arena, where the rebuild finds it: it is in the table now.
-		bits := s.refBits
-		for ref >= 1<<bits {
-			bits++
-		}
-		if bits > 32 {
-			return 0, false, ErrTooManyIDs
-		}
-		s.rebuild(len(s.slots), bits)
+	}
+	ref := s.store(id, line) + 1
+	if ref < 1<<s.refBits {
+		s.slots[i] = tag | uint32(ref)
 		s.count++
 		return 0, false, nil
 	}
+	// The arena outgrew the references: take bits from the tag and rebuild
+	// the table, which inserts every entry of the arena, this one included.
+	bits := s.refBits
+	for ref >= 1<<bits {
+		bits++
+	}
+	if bits > 32 {
+		return 0, false, ErrTooManyIDs
+	}
+	s.rebuild(len(s.slots), bits)
+	s.count++
+	return 0, false, nil
 }
 
 // store appends an entry to the arena and returns its reference.

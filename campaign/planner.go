@@ -408,20 +408,20 @@ func (p *planner) data(row *planRow, cand candidate) (map[string]any, string) {
 // isolate says whether a candidate's message data may print a
 // right-to-left letter: the row's columns, checked once, or the fields
 // of the candidate's own.
-func (row *planRow) isolate(data map[string]any) *bool {
+func (row *planRow) isolate(data map[string]any) bool {
 	rtl := row.dataRTL
 	for _, k := range [...]string{"channel", "unsubscribe_url"} {
 		s, _ := data[k].(string)
 		rtl = rtl || templates.HasRTL(s)
 	}
-	return &rtl
+	return rtl
 }
 
 func (p *planner) request(row *planRow, cand candidate, data map[string]any) templates.Request {
 	return templates.Request{
 		Locale: row.Locale, Sections: cand.Channel.Sections, Data: data, Zone: row.Zone,
 		Email: cand.Channel.Kind == channels.KindEmail, CustomerLocale: row.Recipient.Locale,
-		DataRTL: row.isolate(data),
+		DataChecked: true, DataRTL: row.isolate(data),
 	}
 }
 

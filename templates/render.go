@@ -134,10 +134,10 @@ type Request struct {
 	// right-to-left, the HTML is marked with the template's direction and
 	// language (see RenderMessage).
 	CustomerLocale string
-	// DataRTL, when set, is NeedsIsolation(Data) worked out by the caller
-	// once for several messages that share their data (a row's channel
-	// and its fallbacks), instead of once per message.
-	DataRTL *bool
+	// DataChecked says DataRTL holds NeedsIsolation(Data), worked out by
+	// the caller once for several messages that share their data (a row's
+	// channel and its fallbacks) instead of once per message.
+	DataChecked, DataRTL bool
 }
 
 // Render renders the first section of sections (the channel's preference
@@ -481,8 +481,8 @@ func (s *Set) applyLayouts(f *file, b *boundFile, c *Content, data map[string]an
 }
 
 func (r Request) needsIsolation() bool {
-	if r.DataRTL != nil {
-		return *r.DataRTL
+	if r.DataChecked {
+		return r.DataRTL
 	}
 	return NeedsIsolation(r.Data)
 }

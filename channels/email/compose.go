@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"herald/channels/mailaddr"
+	"maps"
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
@@ -320,11 +321,7 @@ func extraHeaders(h map[string]string) ([]extraHeader, error) {
 	if len(h) == 0 {
 		return nil, nil
 	}
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(h))
 	extra := make([]extraHeader, 0, len(keys))
 	for _, k := range keys {
 		if !validHeaderName(k) {
